@@ -1,0 +1,162 @@
+// log: see log.hpp. spdlog does the buffered, thread-safe writing; this file does the JSON.
+#include "common/log.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <vector>
+
+namespace branchline::log {
+namespace {
+
+struct State {
+  std::mutex mutex;
+  std::vector<std::string> secrets;
+  std::atomic<int> min_level{static_cast<int>(Level::Info)};
+  std::atomic<bool> json{true};
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+std::shared_ptr<spdlog::logger> logger() {
+  State& s = state();
+  std::lock_guard lock(s.mutex);
+  if (!s.logger) {
+    s.logger = std::make_shared<spdlog::logger>("branchline", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    s.logger->set_pattern("%v");
+    s.logger->set_level(spdlog::level::trace);
+    s.logger->flush_on(spdlog::level::trace);
+  }
+  return s.logger;
+}
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::Trace: return "trace";
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Warn: return "warn";
+    case Level::Error: return "error";
+  }
+  return "info";
+}
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
+  return buf;
+}
+
+std::string redact(std::string_view message) {
+  State& s = state();
+  std::string out(message);
+  std::lock_guard lock(s.mutex);
+  for (const std::string& secret : s.secrets) {
+    for (std::size_t at = out.find(secret); at != std::string::npos; at = out.find(secret, at)) {
+      out.replace(at, secret.size(), "[redacted]");
+      at += 10;
+    }
+  }
+  return out;
+}
+
+// Length of the valid UTF-8 sequence at text[i], or 0 if invalid.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char c = byte(i);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+  }
+  if (n == 2 && c < 0xc2) return 0;                             // overlong
+  if (n == 3 && c == 0xe0 && byte(i + 1) < 0xa0) return 0;      // overlong
+  if (n == 3 && c == 0xed && byte(i + 1) >= 0xa0) return 0;     // surrogate
+  if (n == 4 && c == 0xf0 && byte(i + 1) < 0x90) return 0;      // overlong
+  if (n == 4 && (c > 0xf4 || (c == 0xf4 && byte(i + 1) >= 0x90))) return 0;  // > U+10FFFF
+  return n;
+}
+
+}  // namespace
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (std::size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    std::size_t n = utf8_sequence(text, i);
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  return out;
+}
+
+void configure(Format format, Level min_level) {
+  State& s = state();
+  s.min_level = static_cast<int>(min_level);
+  if (format == Format::Auto) s.json = ::isatty(STDERR_FILENO) == 0;
+  else s.json = format == Format::Json;
+}
+
+void add_secret(std::string_view secret) {
+  if (secret.size() < 4) return;  // too short to redact without mangling ordinary text
+  State& s = state();
+  std::lock_guard lock(s.mutex);
+  s.secrets.emplace_back(secret);
+}
+
+void write(Level level, std::string_view component, std::string_view message) {
+  State& s = state();
+  if (static_cast<int>(level) < s.min_level) return;
+  auto out = logger();
+  std::string clean = redact(message);
+  if (s.json) {
+    out->info("{{\"time\":\"{}\",\"level\":\"{}\",\"component\":\"{}\",\"message\":\"{}\"}}", now_rfc3339(),
+              level_name(level), json_escape(component), json_escape(clean));
+  } else {
+    // Human format: still one line per entry, with control characters escaped.
+    out->info("{} {:5} [{}] {}", now_rfc3339(), level_name(level), json_escape(component), json_escape(clean));
+  }
+}
+
+}  // namespace branchline::log

@@ -1,0 +1,127 @@
+// call_table: see call_table.hpp.
+#include "host/call_table.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace branchline::host {
+
+struct CallTable::Call {
+  Call(boost::asio::any_io_executor timers, boost::asio::any_io_executor reply, CallHandler h)
+      : timer(std::move(timers)), reply_to(std::move(reply)), handler(std::move(h)) {}
+
+  // Answers the caller once; later answers are dropped.
+  void answer(CallResult result) {
+    if (answered.exchange(true, std::memory_order_acq_rel)) return;
+    boost::asio::post(reply_to, [h = std::move(handler), r = std::move(result)]() mutable { h(std::move(r)); });
+  }
+
+  bl_request request{};
+  std::string body;
+  std::string context;
+  std::atomic<bool> answered{false};
+  std::mutex timer_mutex;  // the timer is armed and cancelled from different threads
+  boost::asio::steady_timer timer;
+  boost::asio::any_io_executor reply_to;
+  CallHandler handler;
+  std::function<void(bl_call_id)> cancel_hint;
+};
+
+CallTable::CallTable(boost::asio::any_io_executor timers) : timers_(std::move(timers)) {}
+
+CallTable::~CallTable() {
+  // Calls a plugin never completed: stop their timers; their handlers see an expired call.
+  std::lock_guard lock(mutex_);
+  for (auto& [id, call] : live_) {
+    std::lock_guard timer_lock(call->timer_mutex);
+    call->timer.cancel();
+  }
+  live_.clear();
+}
+
+bl_call_id CallTable::start(std::string body, std::string context, std::chrono::milliseconds deadline,
+                            boost::asio::any_io_executor reply_to, CallHandler handler,
+                            const std::function<void(const bl_request*)>& invoke,
+                            std::function<void(bl_call_id)> cancel_hint) {
+  const bl_call_id id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  auto call = std::make_shared<Call>(timers_, std::move(reply_to), std::move(handler));
+  call->body = std::move(body);
+  call->context = std::move(context);
+  call->cancel_hint = std::move(cancel_hint);
+  call->request.struct_size = sizeof(bl_request);
+  call->request.deadline_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(0, deadline.count()));
+  call->request.call = id;
+  call->request.body = call->body.data();
+  call->request.body_length = call->body.size();
+  call->request.context = call->context.data();
+  call->request.context_length = call->context.size();
+  {
+    std::lock_guard lock(mutex_);
+    live_.emplace(id, call);
+  }
+  {
+    std::lock_guard lock(call->timer_mutex);
+    call->timer.expires_after(deadline);
+    call->timer.async_wait([this, id, weak = std::weak_ptr<Call>(call)](const boost::system::error_code& ec) {
+      if (ec || weak.expired()) return;
+      give_up(id, BL_DEADLINE_EXCEEDED, "the plugin did not complete the call before its deadline");
+    });
+  }
+  // The request pointer stays valid: `call` is in live_ until the plugin completes it.
+  invoke(&call->request);
+  return id;
+}
+
+void CallTable::give_up(bl_call_id id, bl_status status, std::string_view why) {
+  std::shared_ptr<Call> call;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = live_.find(id);
+    if (it == live_.end()) return;
+    call = it->second;
+  }
+  if (call->answered.load(std::memory_order_acquire)) return;
+  call->answer(CallResult{status, {}, std::string(why)});
+  if (call->cancel_hint) call->cancel_hint(id);
+}
+
+void CallTable::cancel(bl_call_id id) {
+  give_up(id, BL_CANCELLED, "the caller cancelled the call");
+}
+
+void CallTable::complete(bl_call_id id, bl_status status, std::string_view result, std::string_view message) {
+  std::shared_ptr<Call> call;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = live_.find(id);
+    if (it == live_.end()) {
+      stray_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    call = std::move(it->second);
+    live_.erase(it);
+    if (live_.empty()) drained_.notify_all();
+  }
+  if (status < BL_OK || status > BL_UNCAUGHT_EXCEPTION) status = BL_INTERNAL;
+  if (!call->answered.load(std::memory_order_acquire)) {
+    {
+      std::lock_guard lock(call->timer_mutex);
+      call->timer.cancel();
+    }
+    call->answer(CallResult{status, status == BL_OK ? std::string(result) : std::string(),
+                            std::string(message)});
+  }
+}
+
+std::size_t CallTable::outstanding() const {
+  std::lock_guard lock(mutex_);
+  return live_.size();
+}
+
+std::size_t CallTable::drain(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  drained_.wait_for(lock, timeout, [this] { return live_.empty(); });
+  return live_.size();
+}
+
+}  // namespace branchline::host

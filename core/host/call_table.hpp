@@ -1,0 +1,79 @@
+// call_table: the host's side of asynchronous plugin calls for one plugin instance.
+//
+// Contract (the ABI's ASYNCHRONOUS CALLS rule, from the host's side):
+//  - start() builds the bl_request (owning copies of body and context), registers its call id,
+//    arms the deadline and hands the request to the plugin. The caller's handler runs exactly
+//    once, on the caller's executor: with the plugin's result, or with BL_DEADLINE_EXCEEDED when
+//    the deadline passes first, or with BL_CANCELLED after cancel().
+//  - The request and its buffers live until the plugin completes the call, even after the host
+//    gave up; a result that arrives after the host gave up is dropped.
+//  - complete() may come from any thread, before start() returns, or never (a buggy plugin: the
+//    caller still gets its deadline). An unknown or repeated call id is counted, never a crash.
+//  - drain() waits until the plugin completed every call, for shutdown.
+#pragma once
+
+#include <branchline/abi.h>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace branchline::host {
+
+struct CallResult {
+  bl_status status = BL_OK;
+  std::string result;   // JSON when status == BL_OK
+  std::string message;  // the plugin's (or host's) reason, for logs
+};
+
+using CallHandler = std::function<void(CallResult)>;
+
+class CallTable {
+ public:
+  // timers: where deadline timers run (the host's control-plane io_context).
+  explicit CallTable(boost::asio::any_io_executor timers);
+  ~CallTable();
+  CallTable(const CallTable&) = delete;
+  CallTable& operator=(const CallTable&) = delete;
+
+  // Starts a call. invoke(request) hands the request to the plugin (synchronously); cancel_hint(id)
+  // tells the plugin the host gave up (may be empty). Returns the call id.
+  bl_call_id start(std::string body, std::string context, std::chrono::milliseconds deadline,
+                   boost::asio::any_io_executor reply_to, CallHandler handler,
+                   const std::function<void(const bl_request*)>& invoke, std::function<void(bl_call_id)> cancel_hint);
+
+  // The caller gives up: its handler gets BL_CANCELLED (unless already answered).
+  void cancel(bl_call_id id);
+
+  // The plugin's completion (host->complete). Any thread.
+  void complete(bl_call_id id, bl_status status, std::string_view result, std::string_view message);
+
+  // Calls the plugin has not completed yet (including those the host gave up on).
+  std::size_t outstanding() const;
+  // Completions for unknown or already completed ids.
+  std::uint64_t stray_completions() const { return stray_.load(std::memory_order_relaxed); }
+  // Waits until outstanding() == 0 or the timeout passes; returns outstanding().
+  std::size_t drain(std::chrono::milliseconds timeout);
+
+ private:
+  struct Call;
+  void give_up(bl_call_id id, bl_status status, std::string_view why);
+
+  boost::asio::any_io_executor timers_;
+  mutable std::mutex mutex_;
+  std::condition_variable drained_;
+  std::unordered_map<bl_call_id, std::shared_ptr<Call>> live_;
+  std::atomic<bl_call_id> next_id_{1};
+  std::atomic<std::uint64_t> stray_{0};
+};
+
+}  // namespace branchline::host

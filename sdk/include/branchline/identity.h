@@ -1,0 +1,58 @@
+/*
+ * branchline/identity.h: the identity kind. An identity plugin tells the host who is calling: it
+ * validates the bearer tokens that browsers and advisor consoles present, validates logout
+ * notifications from the bank's identity provider (OIDC back-channel logout, SAML LogoutRequest),
+ * and may report sessions it learns were revoked.
+ *
+ * Sequence (see docs/plugin-abi.md):
+ *   browser -> host API: request with "Authorization: Bearer <token>"
+ *   host -> validate_token(body {"token"}) ... plugin -> host->complete(claims)
+ *   IdP -> host API: POST back-channel logout
+ *   host -> validate_logout(body {"logout_token"}) ... plugin -> host->complete({"subject","session_id"})
+ *   host ends every consultation of that session and audits it.
+ *   Or: plugin -> host->emit("identity.session_revoked", {"subject","session_id"?,"reason"})
+ *
+ * All operations are asynchronous (see ASYNCHRONOUS CALLS in abi.h); called on host threads,
+ * concurrently; must not block.
+ */
+#ifndef BRANCHLINE_IDENTITY_H
+#define BRANCHLINE_IDENTITY_H
+
+#include "abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bl_identity_api {
+  uint32_t struct_size;
+  uint32_t reserved;
+
+  /* Validates a token. Required.
+   * body:   {"token": string, "token_type"?: "access"|"id", "audience"?: string}
+   * result: {"subject": string, "roles": [string], "expires_at": integer (Unix seconds),
+   *          "session_id"?: string, "acr"?: string, "amr"?: [string], "claims"?: object}
+   * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_UNAVAILABLE when the
+   *         provider's keys cannot be fetched. */
+  void (*validate_token)(bl_plugin_instance* instance, const bl_request* request);
+
+  /* Validates a logout notification received by the host's API. Optional (NULL).
+   * body:   {"logout_token": string}   (OIDC back-channel logout token or SAML LogoutRequest)
+   * result: {"subject"?: string, "session_id"?: string}  (at least one of them) */
+  void (*validate_logout)(bl_plugin_instance* instance, const bl_request* request);
+
+  /* Exchanges a user's credentials for a token: for development and local identity providers
+   * only; federated providers leave it NULL. Optional.
+   * body:   {"username": string, "password": string}
+   * result: {"token": string, "expires_at": integer} */
+  void (*authenticate)(bl_plugin_instance* instance, const bl_request* request);
+} bl_identity_api;
+
+/* Events an identity plugin may emit. */
+#define BL_EVENT_IDENTITY_SESSION_REVOKED "identity.session_revoked" /* {"subject", "session_id"?, "reason"} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BRANCHLINE_IDENTITY_H */

@@ -1,0 +1,329 @@
+// branchline/plugin.hpp: the header-only C++ helper for writing Branchline plugins.
+//
+// Write one class per plugin, derived from the kind's base class (CrmPlugin, IdentityPlugin, ...),
+// and one macro:
+//
+//   class MyCrm : public branchline::sdk::CrmPlugin {
+//    public:
+//     explicit MyCrm(const branchline::sdk::CreateContext& ctx) : CrmPlugin(ctx) { /* read settings */ }
+//     void lookup_customer(branchline::sdk::Call call) override { call.ok(R"({"customer_id":"1","fields":{}})"); }
+//     void add_note(branchline::sdk::Call call) override { ... }
+//   };
+//   BRANCHLINE_PLUGIN(MyCrm)
+//
+// The id, vendor, version and settings schema come from branchline_plugin_info.h, which
+// branchline_add_plugin() generates from the same values it writes into the manifest.
+//
+// Guarantees of this helper:
+//  - No exception crosses the C boundary: one thrown by the constructor becomes
+//    BL_UNCAUGHT_EXCEPTION from create() with e.what() as the reason; one thrown by an operation
+//    completes that call with BL_UNCAUGHT_EXCEPTION (or the status of a branchline::sdk::Error).
+//  - A Call completes exactly once: the first ok()/fail() wins, later ones are ignored, and a Call
+//    dropped without either (every copy destroyed) completes with BL_INTERNAL, so the host's caller
+//    is never left waiting for the deadline because of a forgotten path.
+//  - Call is copyable and thread-safe to complete from any thread (e.g. a worker pool).
+#pragma once
+
+#include <branchline/branchline.h>
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace branchline::sdk {
+
+// Throw from an operation to fail its call with a status other than BL_UNCAUGHT_EXCEPTION.
+class Error : public std::runtime_error {
+ public:
+  Error(bl_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  bl_status status() const noexcept { return status_; }
+
+ private:
+  bl_status status_;
+};
+
+// The host services lent to this instance (a thin wrapper over bl_host_api).
+class Host {
+ public:
+  Host(const bl_host_api* api, bl_host_ctx* ctx) : api_(api), ctx_(ctx) {}
+
+  void log(bl_log_level level, std::string_view message) const {
+    api_->log(ctx_, level, message.data(), message.size());
+  }
+  // Appends an audit entry (a JSON object); done(user, status) is optional.
+  bl_status audit(std::string_view entry, bl_audit_done_fn done = nullptr, void* user = nullptr) const {
+    return api_->audit_append(ctx_, entry.data(), entry.size(), done, user);
+  }
+  void metric(bl_metric_type type, std::string_view name, double value, std::string_view labels = {}) const {
+    api_->metric(ctx_, type, name.data(), name.size(), labels.empty() ? nullptr : labels.data(), labels.size(), value);
+  }
+  bl_status emit(std::string_view type, std::string_view payload) const {
+    return api_->emit(ctx_, type.data(), type.size(), payload.data(), payload.size());
+  }
+  // The secret's value, or an Error(BL_NOT_FOUND).
+  std::string secret(std::string_view name) const {
+    std::string value;
+    bl_status status = api_->secret_get(ctx_, name.data(), name.size(), &Host::receive, &value);
+    if (status != BL_OK) throw Error(status, "secret '" + std::string(name) + "' is not available");
+    return value;
+  }
+  void complete(bl_call_id call, bl_status status, std::string_view result, std::string_view message) const {
+    api_->complete(ctx_, call, status, result.empty() ? nullptr : result.data(), result.size(),
+                   message.empty() ? nullptr : message.data(), message.size());
+  }
+  const bl_host_api* api() const { return api_; }
+  bl_host_ctx* ctx() const { return ctx_; }
+
+ private:
+  static void receive(void* user, const char* data, size_t length) {
+    static_cast<std::string*>(user)->assign(data, length);
+  }
+  const bl_host_api* api_;
+  bl_host_ctx* ctx_;
+};
+
+// One asynchronous call. The request's body and context stay valid until the call completes.
+class Call {
+ public:
+  Call(Host host, const bl_request* request) : state_(std::make_shared<State>(host, request)) {}
+
+  std::string_view body() const { return {state_->request->body, state_->request->body_length}; }
+  std::string_view context() const { return {state_->request->context, state_->request->context_length}; }
+  uint32_t deadline_ms() const { return state_->request->deadline_ms; }
+  bl_call_id id() const { return state_->request->call; }
+
+  // Completes with a JSON result. Returns false when the call had already completed.
+  bool ok(std::string_view result_json) const { return state_->finish(BL_OK, result_json, {}); }
+  // Completes with an error status and a reason (no secrets, no personal data).
+  bool fail(bl_status status, std::string_view message) const { return state_->finish(status, {}, message); }
+  bool done() const { return state_->done.load(); }
+
+ private:
+  struct State {
+    State(Host h, const bl_request* r) : host(h), request(r) {}
+    ~State() { finish(BL_INTERNAL, {}, "the plugin dropped the call without completing it"); }
+    bool finish(bl_status status, std::string_view result, std::string_view message) {
+      if (done.exchange(true)) return false;
+      host.complete(request->call, status, result, message);
+      return true;
+    }
+    Host host;
+    const bl_request* request;
+    std::atomic<bool> done{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
+// What a plugin's constructor receives.
+struct CreateContext {
+  Host host;
+  std::string_view instance_id;
+  std::string_view settings;     // JSON, valid against the plugin's schema
+  std::string_view environment;  // development | staging | production
+  std::string_view data_dir;
+};
+
+// The base of every plugin class.
+class PluginBase {
+ public:
+  explicit PluginBase(const CreateContext& ctx) : host_(ctx.host), instance_id_(ctx.instance_id) {}
+  virtual ~PluginBase() = default;
+  PluginBase(const PluginBase&) = delete;
+  PluginBase& operator=(const PluginBase&) = delete;
+
+  // The host gave up on a call; override to stop work early. The call must still complete.
+  virtual void cancel_call(bl_call_id) {}
+  // {"status": "ok"|"degraded"|"failing", "detail"?: "..."}
+  virtual std::string health() { return R"({"status":"ok"})"; }
+
+  const Host& host() const { return host_; }
+  const std::string& instance_id() const { return instance_id_; }
+
+ private:
+  Host host_;
+  std::string instance_id_;
+};
+
+namespace detail {
+
+inline void run_call(const Host& host, const bl_request* request, void (*body)(void*, Call), void* self) {
+  Call call(host, request);
+  try {
+    body(self, call);
+  } catch (const Error& e) {
+    call.fail(e.status(), e.what());
+  } catch (const std::exception& e) {
+    call.fail(BL_UNCAUGHT_EXCEPTION, e.what());
+  } catch (...) {
+    call.fail(BL_UNCAUGHT_EXCEPTION, "unknown exception");
+  }
+}
+
+// Wraps a member operation `void T::op(Call)` of the plugin class as a C table entry.
+#define BL_SDK_OPERATION(Base, op)                                                                   \
+  [](bl_plugin_instance* instance, const bl_request* request) {                                     \
+    auto* self = static_cast<Base*>(reinterpret_cast<::branchline::sdk::PluginBase*>(instance));   \
+    ::branchline::sdk::detail::run_call(                                                             \
+        self->host(), request, [](void* p, ::branchline::sdk::Call c) { static_cast<Base*>(p)->op(std::move(c)); }, \
+        self);                                                                                       \
+  }
+
+}  // namespace detail
+
+inline void unimplemented(const Call& call) { call.fail(BL_UNIMPLEMENTED, "not offered by this plugin"); }
+
+// ==== The kinds' base classes ====================================================================
+
+class IdentityPlugin : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr bl_plugin_kind kKind = BL_KIND_IDENTITY;
+  virtual void validate_token(Call call) = 0;
+  virtual void validate_logout(Call call) { unimplemented(call); }
+  virtual void authenticate(Call call) { unimplemented(call); }
+  static const void* table() {
+    static const bl_identity_api api = {sizeof(bl_identity_api), 0,
+                                        BL_SDK_OPERATION(IdentityPlugin, validate_token),
+                                        BL_SDK_OPERATION(IdentityPlugin, validate_logout),
+                                        BL_SDK_OPERATION(IdentityPlugin, authenticate)};
+    return &api;
+  }
+};
+
+class CrmPlugin : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr bl_plugin_kind kKind = BL_KIND_CRM;
+  virtual void lookup_customer(Call call) = 0;
+  virtual void search_customers(Call call) { unimplemented(call); }
+  virtual void add_note(Call call) = 0;
+  virtual void list_notes(Call call) { unimplemented(call); }
+  static const void* table() {
+    static const bl_crm_api api = {sizeof(bl_crm_api), 0, BL_SDK_OPERATION(CrmPlugin, lookup_customer),
+                                   BL_SDK_OPERATION(CrmPlugin, search_customers),
+                                   BL_SDK_OPERATION(CrmPlugin, add_note), BL_SDK_OPERATION(CrmPlugin, list_notes)};
+    return &api;
+  }
+};
+
+class CoreBankingPlugin : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr bl_plugin_kind kKind = BL_KIND_CORE_BANKING;
+  virtual void list_accounts(Call call) = 0;
+  virtual void submit_operation(Call call) = 0;
+  virtual void get_operation(Call call) = 0;
+  static const void* table() {
+    static const bl_core_banking_api api = {sizeof(bl_core_banking_api), 0,
+                                            BL_SDK_OPERATION(CoreBankingPlugin, list_accounts),
+                                            BL_SDK_OPERATION(CoreBankingPlugin, submit_operation),
+                                            BL_SDK_OPERATION(CoreBankingPlugin, get_operation)};
+    return &api;
+  }
+};
+
+class QueuePlugin : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr bl_plugin_kind kKind = BL_KIND_QUEUE;
+  virtual void enqueue(Call call) = 0;
+  virtual void cancel_ticket(Call call) = 0;
+  virtual void set_worker_availability(Call call) = 0;
+  virtual void accept_offer(Call call) = 0;
+  virtual void decline_offer(Call call) = 0;
+  virtual void snapshot(Call call) { unimplemented(call); }
+  static const void* table() {
+    static const bl_queue_api api = {sizeof(bl_queue_api), 0,
+                                     BL_SDK_OPERATION(QueuePlugin, enqueue),
+                                     BL_SDK_OPERATION(QueuePlugin, cancel_ticket),
+                                     BL_SDK_OPERATION(QueuePlugin, set_worker_availability),
+                                     BL_SDK_OPERATION(QueuePlugin, accept_offer),
+                                     BL_SDK_OPERATION(QueuePlugin, decline_offer),
+                                     BL_SDK_OPERATION(QueuePlugin, snapshot)};
+    return &api;
+  }
+};
+
+class EventSinkPlugin : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr bl_plugin_kind kKind = BL_KIND_EVENT_SINK;
+  virtual void deliver(Call call) = 0;
+  static const void* table() {
+    static const bl_event_sink_api api = {sizeof(bl_event_sink_api), 0, BL_SDK_OPERATION(EventSinkPlugin, deliver)};
+    return &api;
+  }
+};
+
+// ==== Entry-point glue ===========================================================================
+
+namespace detail {
+
+template <class T>
+struct Glue {
+  static bl_status create(const bl_host_api* host, bl_host_ctx* ctx, const bl_create_args* args,
+                          bl_plugin_instance** instance, bl_message* error) {
+    try {
+      CreateContext c{Host(host, ctx),
+                      {args->instance_id, args->instance_id_length},
+                      {args->settings, args->settings_length},
+                      {args->environment, args->environment_length},
+                      {args->data_dir, args->data_dir_length}};
+      PluginBase* base = new T(c);
+      *instance = reinterpret_cast<bl_plugin_instance*>(base);
+      return BL_OK;
+    } catch (const Error& e) {
+      bl_message_set(error, e.what());
+      return e.status() == BL_OK ? BL_INTERNAL : e.status();
+    } catch (const std::exception& e) {
+      bl_message_set(error, e.what());
+      return BL_UNCAUGHT_EXCEPTION;
+    } catch (...) {
+      bl_message_set(error, "unknown exception");
+      return BL_UNCAUGHT_EXCEPTION;
+    }
+  }
+  static void destroy(bl_plugin_instance* instance) {
+    try {
+      delete reinterpret_cast<PluginBase*>(instance);
+    } catch (...) {
+      // A destructor that throws has nowhere to go; the instance is gone either way.
+    }
+  }
+  static void cancel_call(bl_plugin_instance* instance, bl_call_id call) {
+    try {
+      reinterpret_cast<PluginBase*>(instance)->cancel_call(call);
+    } catch (...) {
+    }
+  }
+  static bl_status health(bl_plugin_instance* instance, bl_receive_fn receive, void* user) {
+    try {
+      std::string report = reinterpret_cast<PluginBase*>(instance)->health();
+      receive(user, report.data(), report.size());
+      return BL_OK;
+    } catch (...) {
+      return BL_UNCAUGHT_EXCEPTION;
+    }
+  }
+};
+
+}  // namespace detail
+}  // namespace branchline::sdk
+
+// Defines the plugin's descriptor and its entry point for plugin class `Class`. Needs the
+// generated branchline_plugin_info.h (branchline_add_plugin() provides it).
+#define BRANCHLINE_PLUGIN(Class)                                                                    \
+  BL_PLUGIN_ENTRY(host_major, host_minor) {                                                         \
+    static const bl_plugin_descriptor descriptor = {                                                \
+        sizeof(bl_plugin_descriptor), BL_ABI_MAJOR, BL_ABI_MINOR, Class::kKind, 0, BL_PLUGIN_ID,    \
+        BL_PLUGIN_VENDOR, BL_PLUGIN_VERSION, BL_PLUGIN_SETTINGS_SCHEMA,                             \
+        &::branchline::sdk::detail::Glue<Class>::create, &::branchline::sdk::detail::Glue<Class>::destroy, \
+        &::branchline::sdk::detail::Glue<Class>::cancel_call, &::branchline::sdk::detail::Glue<Class>::health, \
+        Class::table()};                                                                            \
+    (void)host_minor;                                                                               \
+    return host_major == BL_ABI_MAJOR ? &descriptor : nullptr;                                      \
+  }

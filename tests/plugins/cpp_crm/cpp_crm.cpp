@@ -1,0 +1,113 @@
+// cpp_crm: a CRM test plugin written with the C++ helper (branchline/plugin.hpp). Its settings pick
+// a behaviour so the host's tests can drive every path of the call contract:
+//   "mode": "normal"          answers at once (lookup echoes the customer id)
+//           "async"           answers from its own thread after "delay_ms"
+//           "never"           keeps the call and completes it only at destroy (host deadline test)
+//           "throw"           throws from the operation (the helper turns it into a status)
+//           "drop"            lets the Call go without completing it (the helper completes it)
+//           "twice"           completes twice (the host must ignore the second)
+//   "throw_on_create": true   the constructor throws
+//   "fail_on_create": true    the constructor fails with branchline::sdk::Error(BL_UNAVAILABLE)
+#include <branchline/plugin.hpp>
+#include <branchline_plugin_info.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using branchline::sdk::Call;
+
+// Reads "name":"value" or "name":number|true from host-generated JSON (test plugin only).
+std::string field(std::string_view json, std::string_view name) {
+  std::string key = "\"" + std::string(name) + "\":";
+  auto at = json.find(key);
+  if (at == std::string_view::npos) return {};
+  auto v = json.substr(at + key.size());
+  if (!v.empty() && v.front() == '"') {
+    auto end = v.find('"', 1);
+    return std::string(v.substr(1, end == std::string_view::npos ? 0 : end - 1));
+  }
+  auto end = v.find_first_of(",}");
+  return std::string(v.substr(0, end));
+}
+
+class CppCrm final : public branchline::sdk::CrmPlugin {
+ public:
+  explicit CppCrm(const branchline::sdk::CreateContext& ctx) : CrmPlugin(ctx) {
+    if (field(ctx.settings, "throw_on_create") == "true") throw std::runtime_error("constructor exploded on purpose");
+    if (field(ctx.settings, "fail_on_create") == "true") {
+      throw branchline::sdk::Error(BL_UNAVAILABLE, "vendor endpoint unreachable (on purpose)");
+    }
+    mode_ = field(ctx.settings, "mode");
+    if (mode_.empty()) mode_ = "normal";
+    std::string delay = field(ctx.settings, "delay_ms");
+    delay_ms_ = delay.empty() ? 10 : std::stoi(delay);
+    host().log(BL_LOG_INFO, "cpp_crm created in mode " + mode_);
+  }
+
+  ~CppCrm() override {
+    for (auto& t : threads_) t.join();
+    std::lock_guard lock(mutex_);
+    for (auto& call : kept_) call.fail(BL_CANCELLED, "plugin shutting down");
+  }
+
+  void lookup_customer(Call call) override {
+    std::string id = field(call.body(), "customer_id");
+    std::string result = R"({"customer_id":")" + id + R"(","fields":{"name":"Grace Hopper"}})";
+    if (mode_ == "normal") {
+      if (id == "missing") call.fail(BL_NOT_FOUND, "no such customer");
+      else call.ok(result);
+    } else if (mode_ == "async") {
+      std::lock_guard lock(mutex_);
+      threads_.emplace_back([call, result, delay = delay_ms_] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+        call.ok(result);
+      });
+    } else if (mode_ == "never") {
+      std::lock_guard lock(mutex_);
+      kept_.push_back(call);
+    } else if (mode_ == "throw") {
+      throw std::runtime_error("lookup exploded on purpose");
+    } else if (mode_ == "drop") {
+      // Returns without completing: the helper completes the call with BL_INTERNAL.
+    } else if (mode_ == "twice") {
+      host().complete(call.id(), BL_OK, result, {});
+      host().complete(call.id(), BL_OK, result, {});
+    }
+  }
+
+  void add_note(Call call) override { call.ok(R"({"note_id":"n-1"})"); }
+
+  void cancel_call(bl_call_id id) override {
+    std::lock_guard lock(mutex_);
+    ++cancels_;
+    for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+      if (it->id() == id) {
+        it->fail(BL_CANCELLED, "cancelled by the host");
+        kept_.erase(it);
+        break;
+      }
+    }
+  }
+
+  std::string health() override {
+    std::lock_guard lock(mutex_);
+    return R"({"status":"ok","detail":"cancels=)" + std::to_string(cancels_) + R"("})";
+  }
+
+ private:
+  std::string mode_;
+  int delay_ms_ = 10;
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;
+  std::vector<Call> kept_;
+  int cancels_ = 0;
+};
+
+}  // namespace
+
+BRANCHLINE_PLUGIN(CppCrm)

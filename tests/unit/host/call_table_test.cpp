@@ -1,0 +1,105 @@
+// The asynchronous call contract, driven through a real plugin (cpp-crm) in each of its modes:
+// every caller is answered exactly once; deadlines and cancels answer the caller while the
+// plugin's late completion is dropped; a plugin that throws, forgets or completes twice cannot
+// hurt the host.
+#include "host_fixture.hpp"
+
+#include <atomic>
+
+namespace branchline::test {
+namespace {
+
+class Calls : public HostFixture {};
+
+TEST_F(Calls, AnswersFromThePluginsOwnThread) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "async", "delay_ms": 5})");
+  auto r = lookup(*instance, "c-7");
+  ASSERT_EQ(r.status, BL_OK) << r.message;
+  EXPECT_EQ(boost::json::parse(r.result).at("customer_id").as_string(), "c-7");
+  EXPECT_EQ(instance->outstanding_calls(), 0u);
+}
+
+TEST_F(Calls, DeadlineAnswersTheCallerAndDropsTheLateResult) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "async", "delay_ms": 300})");
+  auto r = lookup(*instance, "c-7", std::chrono::milliseconds(20));
+  EXPECT_EQ(r.status, BL_DEADLINE_EXCEEDED);
+  // The request's buffers stay alive until the plugin completes; then the result is dropped.
+  EXPECT_EQ(instance->outstanding_calls(), 1u);
+  for (int i = 0; i < 200 && instance->outstanding_calls() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(instance->outstanding_calls(), 0u);
+  EXPECT_EQ(instance->stray_completions(), 0u);
+}
+
+TEST_F(Calls, DeadlineSendsTheCancelHintAndThePluginStillCompletesOnce) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "never"})");
+  auto r = lookup(*instance, "c-7", std::chrono::milliseconds(20));
+  EXPECT_EQ(r.status, BL_DEADLINE_EXCEEDED);
+  // cpp-crm honours the hint by completing with BL_CANCELLED: the call is then released.
+  EXPECT_EQ(instance->outstanding_calls(), 0u);
+  EXPECT_EQ(instance->health(), R"({"status":"ok","detail":"cancels=1"})");
+}
+
+TEST_F(Calls, CallerCancelAnswersCancelledOnce) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "never"})");
+  std::atomic<int> answers{0};
+  std::promise<host::CallResult> answer;
+  bl_call_id id = instance->call(&bl_crm_api::lookup_customer, R"({"customer_id":"c-1"})", "{}",
+                                 std::chrono::milliseconds(5000), io_.get_executor(), [&](host::CallResult r) {
+                                   if (answers++ == 0) answer.set_value(std::move(r));
+                                 });
+  instance->cancel(id);
+  auto r = answer.get_future().get();
+  EXPECT_EQ(r.status, BL_CANCELLED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(answers.load(), 1);
+}
+
+TEST_F(Calls, ThrowingOperationBecomesAStatus) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "throw"})");
+  auto r = lookup(*instance, "c-1");
+  EXPECT_EQ(r.status, BL_UNCAUGHT_EXCEPTION);
+  EXPECT_NE(r.message.find("lookup exploded on purpose"), std::string::npos);
+}
+
+TEST_F(Calls, DroppedCallIsCompletedByTheHelper) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "drop"})");
+  auto r = lookup(*instance, "c-1");
+  EXPECT_EQ(r.status, BL_INTERNAL);
+  EXPECT_NE(r.message.find("dropped"), std::string::npos);
+}
+
+TEST_F(Calls, SecondCompletionIsIgnoredAndCounted) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "twice"})");
+  auto r = lookup(*instance, "c-1");
+  EXPECT_EQ(r.status, BL_OK);
+  // Two raw completions plus the helper's own (ignored) one after them.
+  EXPECT_GE(instance->stray_completions(), 1u);
+}
+
+TEST_F(Calls, UnimplementedOptionalOperation) {
+  auto instance = instantiate("c-crm");
+  std::promise<host::CallResult> answer;
+  instance->call(&bl_crm_api::search_customers, R"({"query":{}})", "{}", std::chrono::milliseconds(1000),
+                 io_.get_executor(), [&](host::CallResult r) { answer.set_value(std::move(r)); });
+  EXPECT_EQ(answer.get_future().get().status, BL_UNIMPLEMENTED);
+}
+
+TEST_F(Calls, ManyConcurrentCallsEachAnsweredOnce) {
+  auto instance = instantiate("cpp-crm", R"({"mode": "async", "delay_ms": 1})");
+  constexpr int kCalls = 200;
+  std::atomic<int> ok{0};
+  std::promise<void> all;
+  for (int i = 0; i < kCalls; ++i) {
+    instance->call(&bl_crm_api::lookup_customer, R"({"customer_id":"c-)" + std::to_string(i) + R"("})", "{}",
+                   std::chrono::milliseconds(5000), io_.get_executor(), [&](host::CallResult r) {
+                     if (r.status == BL_OK && ++ok == kCalls) all.set_value();
+                   });
+  }
+  EXPECT_EQ(all.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(ok.load(), kCalls);
+}
+
+}  // namespace
+}  // namespace branchline::test
