@@ -30,13 +30,14 @@ struct CallTable::Call {
 CallTable::CallTable(boost::asio::any_io_executor timers) : timers_(std::move(timers)) {}
 
 CallTable::~CallTable() {
-  // Calls a plugin never completed: stop their timers; their handlers see an expired call.
-  std::lock_guard lock(mutex_);
-  for (auto& [id, call] : live_) {
+  // Calls a plugin never completed: stop their timers; a handler already running finds the
+  // registry empty (or gone) and does nothing.
+  std::lock_guard lock(registry_->mutex);
+  for (auto& [id, call] : registry_->live) {
     std::lock_guard timer_lock(call->timer_mutex);
     call->timer.cancel();
   }
-  live_.clear();
+  registry_->live.clear();
 }
 
 bl_call_id CallTable::start(std::string body, std::string context, std::chrono::milliseconds deadline,
@@ -56,15 +57,17 @@ bl_call_id CallTable::start(std::string body, std::string context, std::chrono::
   call->request.context = call->context.data();
   call->request.context_length = call->context.size();
   {
-    std::lock_guard lock(mutex_);
-    live_.emplace(id, call);
+    std::lock_guard lock(registry_->mutex);
+    registry_->live.emplace(id, call);
   }
   {
     std::lock_guard lock(call->timer_mutex);
     call->timer.expires_after(deadline);
-    call->timer.async_wait([this, id, weak = std::weak_ptr<Call>(call)](const boost::system::error_code& ec) {
-      if (ec || weak.expired()) return;
-      give_up(id, BL_DEADLINE_EXCEEDED, "the plugin did not complete the call before its deadline");
+    call->timer.async_wait([id, registry = std::weak_ptr<Registry>(registry_)](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto r = registry.lock()) {
+        r->give_up(id, BL_DEADLINE_EXCEEDED, "the plugin did not complete the call before its deadline");
+      }
     });
   }
   // The request pointer stays valid: `call` is in live_ until the plugin completes it.
@@ -72,12 +75,12 @@ bl_call_id CallTable::start(std::string body, std::string context, std::chrono::
   return id;
 }
 
-void CallTable::give_up(bl_call_id id, bl_status status, std::string_view why) {
+void CallTable::Registry::give_up(bl_call_id id, bl_status status, std::string_view why) {
   std::shared_ptr<Call> call;
   {
-    std::lock_guard lock(mutex_);
-    auto it = live_.find(id);
-    if (it == live_.end()) return;
+    std::lock_guard lock(mutex);
+    auto it = live.find(id);
+    if (it == live.end()) return;
     call = it->second;
   }
   if (call->answered.load(std::memory_order_acquire)) return;
@@ -86,21 +89,21 @@ void CallTable::give_up(bl_call_id id, bl_status status, std::string_view why) {
 }
 
 void CallTable::cancel(bl_call_id id) {
-  give_up(id, BL_CANCELLED, "the caller cancelled the call");
+  registry_->give_up(id, BL_CANCELLED, "the caller cancelled the call");
 }
 
 void CallTable::complete(bl_call_id id, bl_status status, std::string_view result, std::string_view message) {
   std::shared_ptr<Call> call;
   {
-    std::lock_guard lock(mutex_);
-    auto it = live_.find(id);
-    if (it == live_.end()) {
+    std::lock_guard lock(registry_->mutex);
+    auto it = registry_->live.find(id);
+    if (it == registry_->live.end()) {
       stray_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     call = std::move(it->second);
-    live_.erase(it);
-    if (live_.empty()) drained_.notify_all();
+    registry_->live.erase(it);
+    if (registry_->live.empty()) registry_->drained.notify_all();
   }
   if (status < BL_OK || status > BL_UNCAUGHT_EXCEPTION) status = BL_INTERNAL;
   if (!call->answered.load(std::memory_order_acquire)) {
@@ -114,14 +117,14 @@ void CallTable::complete(bl_call_id id, bl_status status, std::string_view resul
 }
 
 std::size_t CallTable::outstanding() const {
-  std::lock_guard lock(mutex_);
-  return live_.size();
+  std::lock_guard lock(registry_->mutex);
+  return registry_->live.size();
 }
 
 std::size_t CallTable::drain(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  drained_.wait_for(lock, timeout, [this] { return live_.empty(); });
-  return live_.size();
+  std::unique_lock lock(registry_->mutex);
+  registry_->drained.wait_for(lock, timeout, [this] { return registry_->live.empty(); });
+  return registry_->live.size();
 }
 
 }  // namespace branchline::host

@@ -66,12 +66,17 @@ class CallTable {
 
  private:
   struct Call;
-  void give_up(bl_call_id id, bl_status status, std::string_view why);
+  // The live calls, shared with the deadline timers through weak references, so that a timer that
+  // fires while (or after) the table is destroyed finds nothing instead of a dangling table.
+  struct Registry {
+    mutable std::mutex mutex;
+    std::condition_variable drained;
+    std::unordered_map<bl_call_id, std::shared_ptr<Call>> live;
+    void give_up(bl_call_id id, bl_status status, std::string_view why);
+  };
 
   boost::asio::any_io_executor timers_;
-  mutable std::mutex mutex_;
-  std::condition_variable drained_;
-  std::unordered_map<bl_call_id, std::shared_ptr<Call>> live_;
+  std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
   std::atomic<bl_call_id> next_id_{1};
   std::atomic<std::uint64_t> stray_{0};
 };

@@ -103,3 +103,42 @@ TEST_F(Calls, ManyConcurrentCallsEachAnsweredOnce) {
 
 }  // namespace
 }  // namespace branchline::test
+
+namespace branchline::test {
+namespace {
+
+// A table destroyed while a call it never saw completed still has its deadline armed: the timer
+// must find nothing rather than a destroyed table, and the caller is never answered twice.
+TEST_F(Calls, TableDestroyedWithAnArmedDeadline) {
+  std::atomic<int> answers{0};
+  {
+    host::CallTable table(io_.get_executor());
+    table.start("{}", "{}", std::chrono::milliseconds(20), io_.get_executor(),
+                [&](host::CallResult) { ++answers; }, [](const bl_request*) { /* never completes */ }, {});
+    EXPECT_EQ(table.outstanding(), 1u);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  EXPECT_EQ(answers.load(), 0);
+}
+
+// The deadline answers the caller once, with the plugin's late completion dropped.
+TEST_F(Calls, TableDeadlineThenLateCompletion) {
+  host::CallTable table(io_.get_executor());
+  std::promise<host::CallResult> answer;
+  std::atomic<int> answers{0};
+  bl_call_id id = table.start("{}", "{}", std::chrono::milliseconds(10), io_.get_executor(),
+                              [&](host::CallResult r) {
+                                if (answers++ == 0) answer.set_value(std::move(r));
+                              },
+                              [](const bl_request*) {}, {});
+  EXPECT_EQ(answer.get_future().get().status, BL_DEADLINE_EXCEEDED);
+  table.complete(id, BL_OK, "{}", "");
+  table.complete(id, BL_OK, "{}", "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(answers.load(), 1);
+  EXPECT_EQ(table.outstanding(), 0u);
+  EXPECT_EQ(table.stray_completions(), 1u);
+}
+
+}  // namespace
+}  // namespace branchline::test
