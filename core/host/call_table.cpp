@@ -4,6 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <vector>
+
 namespace branchline::host {
 
 struct CallTable::Call {
@@ -27,17 +29,30 @@ struct CallTable::Call {
   std::function<void(bl_call_id)> cancel_hint;
 };
 
-CallTable::CallTable(boost::asio::any_io_executor timers) : timers_(std::move(timers)) {}
+CallTable::CallTable(boost::asio::any_io_executor timers)
+    : timers_(std::move(timers)), registry_(std::make_shared<Registry>()) {}
 
 CallTable::~CallTable() {
-  // Calls a plugin never completed: stop their timers; a handler already running finds the
-  // registry empty (or gone) and does nothing.
+  close();
+  // Calls a plugin never completed: a timer handler already running finds the registry gone.
   std::lock_guard lock(registry_->mutex);
-  for (auto& [id, call] : registry_->live) {
-    std::lock_guard timer_lock(call->timer_mutex);
-    call->timer.cancel();
-  }
   registry_->live.clear();
+}
+
+void CallTable::close() {
+  registry_->gate->close();
+  std::vector<std::shared_ptr<Call>> waiting;
+  {
+    std::lock_guard lock(registry_->mutex);
+    for (auto& [id, call] : registry_->live) waiting.push_back(call);
+  }
+  for (auto& call : waiting) {
+    {
+      std::lock_guard timer_lock(call->timer_mutex);
+      call->timer.cancel();
+    }
+    call->answer(CallResult{BL_CANCELLED, {}, "the host is shutting down the plugin instance"});
+  }
 }
 
 bl_call_id CallTable::start(std::string body, std::string context, std::chrono::milliseconds deadline,
@@ -70,7 +85,7 @@ bl_call_id CallTable::start(std::string body, std::string context, std::chrono::
       }
     });
   }
-  // The request pointer stays valid: `call` is in live_ until the plugin completes it.
+  // The request pointer stays valid: `call` is in registry_->live until the plugin completes it.
   invoke(&call->request);
   return id;
 }
@@ -85,7 +100,7 @@ void CallTable::Registry::give_up(bl_call_id id, bl_status status, std::string_v
   }
   if (call->answered.load(std::memory_order_acquire)) return;
   call->answer(CallResult{status, {}, std::string(why)});
-  if (call->cancel_hint) call->cancel_hint(id);
+  if (call->cancel_hint) gate->run([&] { call->cancel_hint(id); });
 }
 
 void CallTable::cancel(bl_call_id id) {

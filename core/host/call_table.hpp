@@ -9,10 +9,14 @@
 //    gave up; a result that arrives after the host gave up is dropped.
 //  - complete() may come from any thread, before start() returns, or never (a buggy plugin: the
 //    caller still gets its deadline). An unknown or repeated call id is counted, never a crash.
-//  - drain() waits until the plugin completed every call, for shutdown.
+//  - drain() waits until the plugin completed every call, for shutdown; close() then answers the
+//    callers still waiting with BL_CANCELLED and closes the gate, so no cancel hint reaches the
+//    plugin afterwards (the destructor closes too).
 #pragma once
 
 #include <branchline/abi.h>
+
+#include "host/callback_gate.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -63,6 +67,12 @@ class CallTable {
   std::uint64_t stray_completions() const { return stray_.load(std::memory_order_relaxed); }
   // Waits until outstanding() == 0 or the timeout passes; returns outstanding().
   std::size_t drain(std::chrono::milliseconds timeout);
+  // Stops the deadlines, answers every caller still waiting with BL_CANCELLED, and closes the
+  // gate: when it returns no cancel hint is running or will run. A completion that arrives later
+  // still releases its request. Idempotent.
+  void close();
+  // The gate through which the host calls into this instance's plugin from outside a call.
+  const std::shared_ptr<CallbackGate>& gate() const { return registry_->gate; }
 
  private:
   struct Call;
@@ -72,11 +82,12 @@ class CallTable {
     mutable std::mutex mutex;
     std::condition_variable drained;
     std::unordered_map<bl_call_id, std::shared_ptr<Call>> live;
+    std::shared_ptr<CallbackGate> gate = std::make_shared<CallbackGate>();
     void give_up(bl_call_id id, bl_status status, std::string_view why);
   };
 
   boost::asio::any_io_executor timers_;
-  std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
+  std::shared_ptr<Registry> registry_;
   std::atomic<bl_call_id> next_id_{1};
   std::atomic<std::uint64_t> stray_{0};
 };

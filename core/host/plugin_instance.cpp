@@ -134,8 +134,10 @@ bl_status service_audit_append(bl_host_ctx* ctx, const char* entry, std::size_t 
   // The host, not the plugin, says who is speaking.
   record["source"] = json::object{{"plugin", s->library->manifest().id}, {"instance", s->config.id}};
   auto executor = s->env.executor;
-  s->env.audit->append(std::move(record), [executor, done, user](bl_status status) {
-    if (done != nullptr) boost::asio::post(executor, [done, user, status] { done(user, status); });
+  // `done` reaches the plugin through the instance's gate: never after destroy().
+  s->env.audit->append(std::move(record), [executor, gate = s->calls->gate(), done, user](bl_status status) {
+    if (done == nullptr) return;
+    boost::asio::post(executor, [gate, done, user, status] { gate->run([&] { done(user, status); }); });
   });
   return BL_OK;
 }
@@ -268,9 +270,9 @@ bl_status service_emit(bl_host_ctx* ctx, const char* type, std::size_t type_leng
   json::value doc = json::parse(view(payload, payload_length), ec);
   if (ec || !doc.is_object()) return BL_INVALID_ARGUMENT;
   if (s->env.on_emit) {
-    boost::asio::post(s->env.executor, [s, type_text = std::string(t), text = json::serialize(doc)] {
-      s->env.on_emit(s->config.id, type_text, text);
-    });
+    // Copies, not the State: the instance may be gone when this runs.
+    boost::asio::post(s->env.executor, [on_emit = s->env.on_emit, id = s->config.id, type_text = std::string(t),
+                                        text = json::serialize(doc)] { on_emit(id, type_text, text); });
   }
   return BL_OK;
 }
@@ -374,6 +376,9 @@ PluginInstance::~PluginInstance() {
                "plugin instance '" + state_->config.id + "' still has " + std::to_string(left) +
                    " uncompleted calls at shutdown");
   }
+  // Callers still waiting get BL_CANCELLED; no cancel hint or audit `done` reaches the plugin
+  // once close() returns; no timer fires once stop_all_timers() returns.
+  state_->calls->close();
   state_->stop_all_timers();
   state_->library->descriptor().destroy(state_->handle);
   state_->handle = nullptr;

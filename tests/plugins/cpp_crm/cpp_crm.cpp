@@ -12,6 +12,7 @@
 #include <branchline_plugin_info.h>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -80,7 +81,26 @@ class CppCrm final : public branchline::sdk::CrmPlugin {
     }
   }
 
-  void add_note(Call call) override { call.ok(R"({"note_id":"n-1"})"); }
+  // Audits the note and answers only once the entry is durable ("bad_audit": true sends an entry
+  // that is not a JSON object, which the host must refuse).
+  void add_note(Call call) override {
+    std::string entry = R"({"action":"crm.note.add","resource":{"customer":")" + field(call.body(), "customer_id") +
+                        R"("},"outcome":"success"})";
+    if (field(call.body(), "bad_audit") == "true") entry = "[\"not an object\"]";
+    auto* held = new Call(call);
+    bl_status status = host().audit(
+        entry,
+        [](void* user, bl_status durable) {
+          std::unique_ptr<Call> c(static_cast<Call*>(user));
+          if (durable == BL_OK) c->ok(R"({"note_id":"n-1"})");
+          else c->fail(durable, "the audit entry could not be stored");
+        },
+        held);
+    if (status != BL_OK) {
+      delete held;
+      call.fail(status, "the host refused the audit entry");
+    }
+  }
 
   void cancel_call(bl_call_id id) override {
     std::lock_guard lock(mutex_);

@@ -5,6 +5,7 @@
 #include "host_fixture.hpp"
 
 #include <atomic>
+#include <fstream>
 
 namespace branchline::test {
 namespace {
@@ -78,6 +79,29 @@ TEST_F(Calls, SecondCompletionIsIgnoredAndCounted) {
   EXPECT_GE(instance->stray_completions(), 1u);
 }
 
+// host->audit_append end to end: the plugin's call completes only once its entry is durable, the
+// journal names the plugin as the source, and an entry that is not a JSON object is refused.
+TEST_F(Calls, AuditAppendFromAPlugin) {
+  auto instance = instantiate("cpp-crm");
+  auto add_note = [&](const std::string& body) {
+    std::promise<host::CallResult> answer;
+    instance->call(&bl_crm_api::add_note, body, "{}", std::chrono::milliseconds(2000), io_.get_executor(),
+                   [&](host::CallResult r) { answer.set_value(std::move(r)); });
+    return answer.get_future().get();
+  };
+  auto ok = add_note(R"({"customer_id":"c-42","idempotency_key":"k-1"})");
+  ASSERT_EQ(ok.status, BL_OK) << ok.message;
+  std::ifstream journal(data_dir_ / "audit.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(journal, line));
+  auto entry = boost::json::parse(line).as_object();
+  EXPECT_EQ(entry.at("action").as_string(), "crm.note.add");
+  EXPECT_EQ(entry.at("source").at("plugin").as_string(), "cpp-crm");
+  EXPECT_EQ(entry.at("resource").at("customer").as_string(), "c-42");
+  auto refused = add_note(R"({"customer_id":"c-42","bad_audit":true})");
+  EXPECT_EQ(refused.status, BL_INVALID_ARGUMENT);
+}
+
 TEST_F(Calls, UnimplementedOptionalOperation) {
   auto instance = instantiate("c-crm");
   std::promise<host::CallResult> answer;
@@ -108,17 +132,46 @@ namespace branchline::test {
 namespace {
 
 // A table destroyed while a call it never saw completed still has its deadline armed: the timer
-// must find nothing rather than a destroyed table, and the caller is never answered twice.
+// must find nothing rather than a destroyed table, and the caller is answered exactly once
+// (BL_CANCELLED at destruction), never again by the deadline.
 TEST_F(Calls, TableDestroyedWithAnArmedDeadline) {
   std::atomic<int> answers{0};
+  std::atomic<bl_status> status{BL_OK};
   {
     host::CallTable table(io_.get_executor());
     table.start("{}", "{}", std::chrono::milliseconds(20), io_.get_executor(),
-                [&](host::CallResult) { ++answers; }, [](const bl_request*) { /* never completes */ }, {});
+                [&](host::CallResult r) {
+                  status = r.status;
+                  ++answers;
+                },
+                [](const bl_request*) { /* never completes */ }, {});
     EXPECT_EQ(table.outstanding(), 1u);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(80));
-  EXPECT_EQ(answers.load(), 0);
+  EXPECT_EQ(answers.load(), 1);
+  EXPECT_EQ(status.load(), BL_CANCELLED);
+}
+
+// After close() no cancel hint reaches the plugin (it may be destroyed next), and waiting callers
+// are answered once with BL_CANCELLED; a completion that arrives afterwards is still accepted.
+TEST_F(Calls, CloseStopsHintsAndAnswersWaitingCallers) {
+  host::CallTable table(io_.get_executor());
+  std::atomic<int> hints{0};
+  std::atomic<int> answers{0};
+  std::promise<host::CallResult> answer;
+  bl_call_id id = table.start("{}", "{}", std::chrono::milliseconds(20), io_.get_executor(),
+                              [&](host::CallResult r) {
+                                if (answers++ == 0) answer.set_value(std::move(r));
+                              },
+                              [](const bl_request*) {}, [&](bl_call_id) { ++hints; });
+  table.close();
+  EXPECT_EQ(answer.get_future().get().status, BL_CANCELLED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));  // past the deadline
+  EXPECT_EQ(hints.load(), 0);
+  EXPECT_EQ(answers.load(), 1);
+  table.complete(id, BL_OK, "{}", "");
+  EXPECT_EQ(table.outstanding(), 0u);
+  EXPECT_FALSE(table.gate()->run([] {}));
 }
 
 // The deadline answers the caller once, with the plugin's late completion dropped.
