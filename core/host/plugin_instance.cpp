@@ -40,7 +40,7 @@ struct PluginInstance::State : bl_host_ctx {
     void* user = nullptr;
     std::chrono::milliseconds period{0};
     std::mutex running;          // held while fire runs
-    std::thread::id firing_thread;
+    std::atomic<std::thread::id> firing_thread{};  // read by timer_stop on other threads
     std::atomic<bool> stopped{false};
   };
 
@@ -71,7 +71,7 @@ struct PluginInstance::State : bl_host_ctx {
         if (timer->stopped) return;
         timer->firing_thread = std::this_thread::get_id();
         timer->fire(timer->user);
-        timer->firing_thread = {};
+        timer->firing_thread = std::thread::id();
       }
       if (timer->period.count() > 0 && !timer->stopped) {
         std::lock_guard lock(timers_mutex);
