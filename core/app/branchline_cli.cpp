@@ -1,19 +1,135 @@
-// branchline: the operator's command line. Subcommands so far:
-//   branchline plugins inspect LIB   the manifest and descriptor of one plugin binary, as JSON
-// (config check and plugins list follow with the config loader; see docs/.)
+// branchline: the operator's command line.
+//   branchline config check [FILE]             check a configuration without running plugin code
+//   branchline plugins list --config FILE      load every configured plugin and report its status
+//   branchline plugins inspect LIB             the manifest and descriptor of one plugin binary
+// Exit status 0 on success; 1 when something is wrong (each problem on its own line on stderr).
+#include "audit/audit_sink.hpp"
 #include "common/log.hpp"
+#include "config/config.hpp"
 #include "host/load_error.hpp"
 #include "host/plugin_library.hpp"
+#include "host/plugin_set.hpp"
+#include "telemetry/metrics.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <iomanip>
 #include <iostream>
+#include <thread>
 
 namespace {
 
 namespace json = boost::json;
+namespace fs = std::filesystem;
 using namespace branchline;
+
+void print_problems(const config::ConfigError& e) {
+  for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
+}
+
+config::HostConfig load(const std::string& file, const config::LoadOptions& options = {}) {
+  return file.empty() ? config::load_config_text(config::embedded_default_config(), config::kEmbeddedName, options)
+                      : config::load_config_file(file, options);
+}
+
+int config_check(const std::string& file, bool skip_secrets) {
+  try {
+    config::LoadOptions options;
+    options.resolve_secrets = !skip_secrets;
+    config::HostConfig cfg = load(file, options);
+    auto statuses = host::check_plugins(cfg, {host::builtin_plugin_dir()});
+    std::cout << cfg.file << ": ok (" << statuses.size() << " plugin instances checked, no plugin code run)\n";
+    return 0;
+  } catch (const config::ConfigError& e) {
+    print_problems(e);
+    return 1;
+  }
+}
+
+// Loads every configured plugin in a scratch data directory (so that a running daemon's data is
+// never touched), reports, and unloads them in order.
+int plugins_list(const std::string& file, bool as_json, std::string data_dir) {
+  config::HostConfig cfg;
+  try {
+    cfg = load(file);
+  } catch (const config::ConfigError& e) {
+    print_problems(e);
+    return 1;
+  }
+  bool scratch = data_dir.empty();
+  if (scratch) {
+    std::string tmpl = (fs::temp_directory_path() / "branchline-list-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) {
+      std::cerr << "cannot create a scratch directory: " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    data_dir = tmpl;
+  }
+
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread thread([&io] { io.run(); });
+  host::HostEnvironment env;
+  env.executor = io.get_executor();
+  env.environment = cfg.environment;
+  env.data_dir = data_dir;
+  env.audit = std::make_shared<audit::JsonLinesAuditSink>(fs::path(data_dir) / "audit.jsonl");
+  env.metrics = std::make_shared<telemetry::MetricsRegistry>();
+  env.drain_timeout = cfg.drain_timeout;
+
+  std::vector<host::PluginStatus> statuses;
+  int rc = 0;
+  try {
+    auto set = host::PluginSet::start(cfg, env, {host::builtin_plugin_dir()});
+    statuses = set->status();
+    rc = set->degraded() ? 1 : 0;
+    set->shutdown();
+  } catch (const host::StartError& e) {
+    // Report the failure and what would have come after it as not started.
+    statuses = e.failed();
+    rc = 1;
+  }
+  work.reset();
+  io.stop();
+  thread.join();
+  if (scratch) {
+    std::error_code ec;
+    fs::remove_all(data_dir, ec);
+  }
+
+  if (as_json) {
+    json::array list;
+    for (const auto& s : statuses) {
+      json::object o = host::to_json(s);
+      // Instances are unloaded after listing; what matters is that they loaded.
+      if (s.state == host::PluginStatus::State::Stopped) o["state"] = "loaded";
+      list.push_back(std::move(o));
+    }
+    std::cout << json::serialize(list) << "\n";
+  } else {
+    std::cout << std::left << std::setw(16) << "ID" << std::setw(14) << "KIND" << std::setw(22) << "PLUGIN"
+              << std::setw(18) << "VENDOR" << std::setw(10) << "VERSION" << std::setw(6) << "ABI" << std::setw(8)
+              << "STATUS" << "LIBRARY\n";
+    for (const auto& s : statuses) {
+      bool ok = s.state != host::PluginStatus::State::Failed;
+      std::cout << std::left << std::setw(16) << s.id << std::setw(14) << s.kind << std::setw(22) << s.plugin
+                << std::setw(18) << (s.manifest ? s.manifest->vendor : "-") << std::setw(10)
+                << (s.manifest ? s.manifest->version : "-") << std::setw(6)
+                << (s.manifest ? std::to_string(s.manifest->abi_major) + "." + std::to_string(s.manifest->abi_minor)
+                               : "-")
+                << std::setw(8) << (ok ? "loaded" : "failed") << s.library.string() << "\n";
+    }
+  }
+  for (const auto& s : statuses)
+    if (s.failure) std::cerr << log::redact(s.error) << "\n";
+  return rc;
+}
 
 int inspect(const std::string& library_path) {
   try {
@@ -36,8 +152,8 @@ int inspect(const std::string& library_path) {
     std::cout << json::serialize(out) << "\n";
     return 0;
   } catch (const host::LoadError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
+    std::cerr << e.what() << "; fix: " << host::suggested_fix(e.failure()) << "\n";
+    return 1;
   }
 }
 
@@ -46,13 +162,32 @@ int inspect(const std::string& library_path) {
 int main(int argc, char** argv) {
   CLI::App app{"branchline: operate a Branchline video-banking host"};
   app.require_subcommand(1);
-  auto* plugins = app.add_subcommand("plugins", "Inspect plugin binaries");
+
+  auto* config_cmd = app.add_subcommand("config", "Work with configuration files");
+  config_cmd->require_subcommand(1);
+  std::string check_file;
+  auto* check_cmd = config_cmd->add_subcommand("check", "Check a configuration and its plugins (runs no plugin code)");
+  check_cmd->add_option("FILE", check_file, "configuration file (default: the embedded default)");
+  bool skip_secrets = false;
+  check_cmd->add_flag("--skip-secrets", skip_secrets,
+                      "check that secrets are references, without reading them (for a machine without them)");
+
+  auto* plugins = app.add_subcommand("plugins", "Plugins: list the configured set, inspect a binary");
   plugins->require_subcommand(1);
+  std::string list_config, list_data_dir;
+  bool list_json = false;
+  auto* list_cmd = plugins->add_subcommand("list", "Load every configured plugin and show its status");
+  list_cmd->add_option("-c,--config", list_config, "configuration file (default: the embedded default)");
+  list_cmd->add_option("--data-dir", list_data_dir, "data directory for the instances (default: a scratch one)");
+  list_cmd->add_flag("--json", list_json, "print JSON instead of a table");
   std::string library;
   auto* inspect_cmd = plugins->add_subcommand("inspect", "Show the manifest and descriptor of one plugin binary");
   inspect_cmd->add_option("LIB", library, "path to the plugin's .so")->required();
+
   CLI11_PARSE(app, argc, argv);
   log::configure(log::Format::Auto, log::Level::Warn);
+  if (check_cmd->parsed()) return config_check(check_file, skip_secrets);
+  if (list_cmd->parsed()) return plugins_list(list_config, list_json, list_data_dir);
   if (inspect_cmd->parsed()) return inspect(library);
   return 1;
 }

@@ -1,6 +1,8 @@
 // log: see log.hpp. spdlog does the buffered, thread-safe writing; this file does the JSON.
 #include "common/log.hpp"
 
+#include "common/utf8.hpp"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -63,7 +65,7 @@ std::string now_rfc3339() {
   return buf;
 }
 
-std::string redact(std::string_view message) {
+std::string redact_secrets(std::string_view message) {
   State& s = state();
   std::string out(message);
   std::lock_guard lock(s.mutex);
@@ -76,22 +78,6 @@ std::string redact(std::string_view message) {
   return out;
 }
 
-// Length of the valid UTF-8 sequence at text[i], or 0 if invalid.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  unsigned char c = byte(i);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-  }
-  if (n == 2 && c < 0xc2) return 0;                             // overlong
-  if (n == 3 && c == 0xe0 && byte(i + 1) < 0xa0) return 0;      // overlong
-  if (n == 3 && c == 0xed && byte(i + 1) >= 0xa0) return 0;     // surrogate
-  if (n == 4 && c == 0xf0 && byte(i + 1) < 0x90) return 0;      // overlong
-  if (n == 4 && (c > 0xf4 || (c == 0xf4 && byte(i + 1) >= 0x90))) return 0;  // > U+10FFFF
-  return n;
-}
 
 }  // namespace
 
@@ -100,7 +86,7 @@ std::string json_escape(std::string_view text) {
   out.reserve(text.size() + 8);
   for (std::size_t i = 0; i < text.size();) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    std::size_t n = utf8_sequence(text, i);
+    std::size_t n = utf8::sequence_length(text, i);
     if (n == 0) {
       out += "\\ufffd";
       ++i;
@@ -149,7 +135,7 @@ void write(Level level, std::string_view component, std::string_view message) {
   State& s = state();
   if (static_cast<int>(level) < s.min_level) return;
   auto out = logger();
-  std::string clean = redact(message);
+  std::string clean = redact_secrets(message);
   if (s.json) {
     out->info("{{\"time\":\"{}\",\"level\":\"{}\",\"component\":\"{}\",\"message\":\"{}\"}}", now_rfc3339(),
               level_name(level), json_escape(component), json_escape(clean));
@@ -158,5 +144,7 @@ void write(Level level, std::string_view component, std::string_view message) {
     out->info("{} {:5} [{}] {}", now_rfc3339(), level_name(level), json_escape(component), json_escape(clean));
   }
 }
+
+std::string redact(std::string_view text) { return redact_secrets(text); }
 
 }  // namespace branchline::log

@@ -24,6 +24,10 @@ void write(Level level, std::string_view component, std::string_view message);
 // Registers a secret value (>= 4 bytes) to be redacted from every later line.
 void add_secret(std::string_view secret);
 
+// Returns text with every registered secret replaced by "[redacted]" (for output that does not
+// go through write(), such as a command's error lines on standard error).
+std::string redact(std::string_view text);
+
 // Escapes text as the contents of a JSON string (without quotes), replacing invalid UTF-8 by U+FFFD.
 std::string json_escape(std::string_view text);
 

@@ -25,6 +25,31 @@ std::string_view to_string(LoadFailure failure) {
   return "unknown";
 }
 
+std::string_view suggested_fix(LoadFailure failure) {
+  switch (failure) {
+    case LoadFailure::FileMissing:
+      return "build or install the plugin, or point `library:` or host.plugin_dirs at it";
+    case LoadFailure::ManifestMissing: return "install the plugin's <id>.manifest.json beside its library";
+    case LoadFailure::ManifestInvalid:
+    case LoadFailure::HashMismatch: return "reinstall the plugin from its vendor's release";
+    case LoadFailure::NotLoadable: return "install the library's dependencies, or a build for this machine";
+    case LoadFailure::EntryMissing:
+    case LoadFailure::EntryRefused:
+    case LoadFailure::DescriptorInvalid:
+    case LoadFailure::ManifestMismatch:
+    case LoadFailure::SchemaInvalid:
+      return "ask the plugin's vendor for a build that follows docs/plugin-abi.md";
+    case LoadFailure::AbiMajorMismatch: return "install a release of the plugin built for this host's ABI major";
+    case LoadFailure::AbiMinorTooNew: return "upgrade branchlined, or install an older release of the plugin";
+    case LoadFailure::KindMismatch: return "set `kind:` to the plugin's kind, or choose a plugin of this kind";
+    case LoadFailure::SettingsRejected:
+      return "change `settings:` as the plugin's schema asks (`branchline plugins inspect LIB` shows it)";
+    case LoadFailure::InitFailed:
+    case LoadFailure::InitThrew: return "read the plugin's reason; check its settings, secrets and the services it needs";
+  }
+  return "see docs/plugin-abi.md";
+}
+
 std::string one_line(std::string_view text, std::size_t max_length) {
   std::string out;
   out.reserve(std::min(text.size(), max_length));

@@ -34,6 +34,9 @@ enum class LoadFailure {
 // The stable, kebab-case name of a failure class, as printed in messages ("abi-major-mismatch").
 std::string_view to_string(LoadFailure failure);
 
+// What an operator can do about a failure of this class (one short sentence).
+std::string_view suggested_fix(LoadFailure failure);
+
 class LoadError : public std::runtime_error {
  public:
   LoadError(LoadFailure failure, std::string_view plugin_id, std::string_view path, std::string_view cause);

@@ -75,6 +75,11 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_;
@@ -116,14 +121,21 @@ void check_manifest_against_host(const Manifest& manifest, const std::filesystem
   if (expected_kind != 0 && manifest.kind != expected_kind) {
     throw LoadError(LoadFailure::KindMismatch, manifest.id, where,
                     "the plugin is a " + std::string(kind_name(manifest.kind)) + " plugin but the config says kind " +
-                        std::string(kind_name(expected_kind)) + "; fix `kind` in the config or pick another library");
+                        std::string(kind_name(expected_kind)));
   }
 }
 
-PluginLibrary::~PluginLibrary() = default;
+PluginLibrary::~PluginLibrary() {
+  library_.reset();
+  if (fd_ >= 0) ::close(fd_);
+}
 
-std::shared_ptr<const PluginLibrary> PluginLibrary::load(const std::filesystem::path& path_in,
-                                                         bl_plugin_kind expected_kind) {
+namespace {
+
+// Steps 1 to 3 of loading: everything that can be checked without running the plugin's code.
+// Leaves `fd` open on the verified file, so that what is loaded is what was hashed.
+Manifest open_and_verify(const std::filesystem::path& path_in, bl_plugin_kind expected_kind, std::unique_ptr<Fd>& fd_out,
+                         std::filesystem::path& path_out) {
   std::error_code ec;
   const std::filesystem::path path = std::filesystem::absolute(path_in, ec);
   const std::string where = path.string();
@@ -131,7 +143,9 @@ std::shared_ptr<const PluginLibrary> PluginLibrary::load(const std::filesystem::
   std::string id = path.stem().string();
 
   // 1. The file.
-  Fd fd(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
+  path_out = path;
+  fd_out = std::make_unique<Fd>(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd& fd = *fd_out;
   if (fd.get() < 0) {
     throw LoadError(LoadFailure::FileMissing, id, where,
                     std::string(std::strerror(errno)) + "; check the `library` path in the config");
@@ -173,11 +187,35 @@ std::shared_ptr<const PluginLibrary> PluginLibrary::load(const std::filesystem::
                         "; the binary was altered or the manifest belongs to another build");
   }
 
+  return *manifest;
+}
+
+}  // namespace
+
+Manifest PluginLibrary::verify(const std::filesystem::path& path, bl_plugin_kind expected_kind) {
+  std::unique_ptr<Fd> fd;
+  std::filesystem::path absolute;
+  return open_and_verify(path, expected_kind, fd, absolute);
+}
+
+std::shared_ptr<const PluginLibrary> PluginLibrary::load(const std::filesystem::path& path_in,
+                                                         bl_plugin_kind expected_kind) {
+  std::unique_ptr<Fd> fd_holder;
+  std::filesystem::path path;
+  Manifest verified = open_and_verify(path_in, expected_kind, fd_holder, path);
+  const std::string where = path.string();
+  std::string id = verified.id;
+
   // 4. Load it.
   auto self = std::shared_ptr<PluginLibrary>(new PluginLibrary());
   self->path_ = path;
-  self->manifest_ = *manifest;
-  const std::string proc_path = "/proc/self/fd/" + std::to_string(fd.get());
+  self->manifest_ = std::move(verified);
+  const Manifest* manifest = &self->manifest_;
+  // The loader knows an object by the name it was opened with. Keeping the descriptor open for as
+  // long as the library is loaded keeps that name (/proc/self/fd/N) unique: were N closed and
+  // reused for the next plugin, dlopen would hand back the first plugin's handle.
+  self->fd_ = fd_holder->release();
+  const std::string proc_path = "/proc/self/fd/" + std::to_string(self->fd_);
   try {
     self->library_ = std::make_unique<boost::dll::shared_library>(
         boost::dll::fs::path(proc_path), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);

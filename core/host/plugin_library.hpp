@@ -46,6 +46,11 @@ class PluginLibrary {
   // (0 when there is no configuration, as in `plugins inspect`). Throws LoadError.
   static std::shared_ptr<const PluginLibrary> load(const std::filesystem::path& path, bl_plugin_kind expected_kind);
 
+  // Everything load() checks before it runs any of the plugin's code (file, manifest, ABI
+  // version and kind from the manifest, SHA-256), for `config check`. Returns the manifest;
+  // throws LoadError.
+  static Manifest verify(const std::filesystem::path& path, bl_plugin_kind expected_kind);
+
   ~PluginLibrary();
   PluginLibrary(const PluginLibrary&) = delete;
   PluginLibrary& operator=(const PluginLibrary&) = delete;
@@ -66,6 +71,7 @@ class PluginLibrary {
   std::filesystem::path path_;
   Manifest manifest_;
   std::unique_ptr<boost::dll::shared_library> library_;
+  int fd_ = -1;  // the verified file, open while the library is loaded (see load())
   bl_plugin_descriptor descriptor_{};
   // Large enough for every kind's table; checked by static_assert in the implementation.
   alignas(std::max_align_t) std::byte table_storage_[128]{};

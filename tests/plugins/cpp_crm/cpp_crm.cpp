@@ -8,6 +8,8 @@
 //           "twice"           completes twice (the host must ignore the second)
 //   "throw_on_create": true   the constructor throws
 //   "fail_on_create": true    the constructor fails with branchline::sdk::Error(BL_UNAVAILABLE)
+//   "leak_secret": true       a careless plugin: logs its secret "api_token" and fails to create
+//                             with the secret in its reason (the host must redact both)
 #include <branchline/plugin.hpp>
 #include <branchline_plugin_info.h>
 
@@ -42,6 +44,11 @@ class CppCrm final : public branchline::sdk::CrmPlugin {
     if (field(ctx.settings, "throw_on_create") == "true") throw std::runtime_error("constructor exploded on purpose");
     if (field(ctx.settings, "fail_on_create") == "true") {
       throw branchline::sdk::Error(BL_UNAVAILABLE, "vendor endpoint unreachable (on purpose)");
+    }
+    if (field(ctx.settings, "leak_secret") == "true") {
+      std::string token = host().secret("api_token");
+      host().log(BL_LOG_WARN, "connecting with token " + token);
+      throw branchline::sdk::Error(BL_PERMISSION_DENIED, "vendor refused token " + token);
     }
     mode_ = field(ctx.settings, "mode");
     if (mode_.empty()) mode_ = "normal";

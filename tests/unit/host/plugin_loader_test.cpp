@@ -164,3 +164,24 @@ TEST_F(PluginLoader, LibraryStaysLoadedWhileAnInstanceLives) {
 
 }  // namespace
 }  // namespace branchline::test
+
+namespace branchline::host {
+namespace {
+
+// Libraries are dlopened by the name /proc/self/fd/N. Were N closed after loading, the next plugin
+// would get the same N, and dlopen would return the first plugin's handle for the second one.
+TEST(PluginLoaderNames, TwoPluginsLoadedOneAfterTheOtherStayDistinct) {
+  auto first = PluginLibrary::load(test::plugin_path("c-crm"), BL_KIND_CRM);
+  auto second = PluginLibrary::load(test::plugin_path("cpp-crm"), BL_KIND_CRM);
+  auto third = PluginLibrary::load(test::plugin_path("broken-ok"), BL_KIND_CRM);
+  EXPECT_STREQ(first->descriptor().id, "c-crm");
+  EXPECT_STREQ(second->descriptor().id, "cpp-crm");
+  EXPECT_STREQ(third->descriptor().id, "broken-ok");
+  // Unloading one and loading another reuses nothing stale either.
+  second.reset();
+  auto fourth = PluginLibrary::load(test::plugin_path("cpp-crm"), BL_KIND_CRM);
+  EXPECT_STREQ(fourth->descriptor().id, "cpp-crm");
+}
+
+}  // namespace
+}  // namespace branchline::host

@@ -1,0 +1,233 @@
+// branchlined: the Branchline host daemon.
+//
+//   branchlined [--config FILE]
+//
+// Reads the configuration (the embedded default, config/branchline.yaml, when no file is given),
+// takes the data directory's lock, loads the configured plugin set and runs until SIGTERM or
+// SIGINT, then shuts down in order: plugin instances are drained and destroyed in reverse order
+// of creation while the executor still runs, then the executor stops.
+//
+// Health is written to <data_dir>/run/health.json (atomically replaced) on every change:
+// "starting", "ok", "degraded" (an optional plugin failed; the failures are listed), "stopping",
+// "stopped". Exit status: 0 after an orderly shutdown, 2 for a configuration error, 3 when a
+// required plugin fails to start, 1 for anything else (another daemon holds the data directory).
+#include "audit/audit_sink.hpp"
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "host/plugin_set.hpp"
+#include "telemetry/metrics.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace branchline;
+
+enum Exit { kOk = 0, kFailure = 1, kConfigError = 2, kPluginFailed = 3 };
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+class HealthFile {
+ public:
+  HealthFile(fs::path dir, const config::HostConfig& cfg) : dir_(std::move(dir)) {
+    base_ = {{"node", cfg.node_id},
+             {"environment", cfg.environment},
+             {"region", cfg.region},
+             {"pid", static_cast<std::int64_t>(::getpid())},
+             {"started_at", now_rfc3339()}};
+  }
+  void write(std::string_view status, const std::vector<host::PluginStatus>& plugins) {
+    json::object doc = base_;
+    doc["status"] = status;
+    doc["updated_at"] = now_rfc3339();
+    json::array list;
+    for (const auto& p : plugins) list.push_back(host::to_json(p));
+    doc["plugins"] = std::move(list);
+    fs::path tmp = dir_ / "health.json.tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << json::serialize(doc) << "\n";
+    }
+    std::error_code ec;
+    fs::rename(tmp, dir_ / "health.json", ec);
+    if (ec) log::warn("host", "cannot write health file: " + ec.message());
+  }
+
+ private:
+  fs::path dir_;
+  json::object base_;
+};
+
+// The data directory belongs to one daemon at a time.
+int lock_data_dir(const fs::path& data_dir) {
+  fs::path lock = data_dir / "branchlined.lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void audit(audit::AuditSink& sink, const config::HostConfig& cfg, std::string action, json::object resource,
+           std::string outcome) {
+  json::object entry{{"time", now_rfc3339()},
+                     {"node", cfg.node_id},
+                     {"region", cfg.region},
+                     {"actor", json::object{{"principal", "branchlined"}, {"role", "system"}}},
+                     {"action", std::move(action)},
+                     {"resource", std::move(resource)},
+                     {"outcome", std::move(outcome)}};
+  std::promise<bl_status> written;
+  sink.append(std::move(entry), [&written](bl_status s) { written.set_value(s); });
+  if (written.get_future().get() != BL_OK) log::error("host", "audit entry could not be written");
+}
+
+int run(const std::string& config_file) {
+  config::HostConfig cfg;
+  try {
+    cfg = config_file.empty() ? config::load_config_text(config::embedded_default_config(), config::kEmbeddedName)
+                              : config::load_config_file(config_file);
+  } catch (const config::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
+    return kConfigError;
+  }
+  log::Level level = cfg.log_level == "trace"   ? log::Level::Trace
+                     : cfg.log_level == "debug" ? log::Level::Debug
+                     : cfg.log_level == "warn"  ? log::Level::Warn
+                     : cfg.log_level == "error" ? log::Level::Error
+                                                : log::Level::Info;
+  log::Format format = cfg.log_format == "json" ? log::Format::Json
+                       : cfg.log_format == "human" ? log::Format::Human
+                                                   : log::Format::Auto;
+  log::configure(format, level);
+
+  std::error_code ec;
+  fs::path data_dir = fs::absolute(cfg.data_dir, ec);
+  fs::create_directories(data_dir / "run", ec);
+  if (ec) {
+    log::error("host", "cannot create the data directory " + data_dir.string() + ": " + ec.message());
+    return kFailure;
+  }
+  fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  int lock_fd = lock_data_dir(data_dir);
+  if (lock_fd < 0) {
+    log::error("host", "another branchlined is running on " + data_dir.string() +
+                           "; stop it or give this one its own node.data_dir");
+    return kFailure;
+  }
+
+  HealthFile health(data_dir / "run", cfg);
+  health.write("starting", {});
+  auto audit_sink = std::make_shared<audit::JsonLinesAuditSink>(data_dir / "audit.jsonl");
+
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
+  auto stop_executor = [&] {
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+  };
+
+  // Listen for the stop signal before any plugin starts, so that an early SIGTERM is not fatal.
+  std::promise<int> stop_signal;
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (!error) stop_signal.set_value(signal);
+  });
+
+  host::HostEnvironment env;
+  env.executor = io.get_executor();
+  env.environment = cfg.environment;
+  env.data_dir = data_dir;
+  env.audit = audit_sink;
+  env.metrics = std::make_shared<telemetry::MetricsRegistry>();
+  env.drain_timeout = cfg.drain_timeout;
+  env.on_emit = [](const std::string& instance, const std::string& type, const std::string&) {
+    log::write(log::Level::Debug, "host", "event '" + type + "' from plugin instance '" + instance + "'");
+  };
+
+  log::info("host", "branchlined starting: node '" + cfg.node_id + "', environment " + cfg.environment +
+                        ", config " + cfg.file + ", data " + data_dir.string());
+  std::unique_ptr<host::PluginSet> plugins;
+  try {
+    plugins = host::PluginSet::start(cfg, env, {host::builtin_plugin_dir()});
+  } catch (const host::StartError& e) {
+    audit(*audit_sink, cfg, "host.start", json::object{{"type", "host"}, {"id", cfg.node_id}}, "failure");
+    health.write("failed", e.failed());
+    for (const auto& failed : e.failed()) std::cerr << log::redact(failed.error) << "\n";
+    signals.cancel();
+    stop_executor();
+    return kPluginFailed;
+  }
+  for (const auto& s : plugins->status()) {
+    audit(*audit_sink, cfg, "plugin.load",
+          json::object{{"type", "plugin"}, {"id", s.id}, {"plugin", s.plugin},
+                       {"sha256", s.manifest ? s.manifest->sha256 : ""}},
+          s.state == host::PluginStatus::State::Loaded ? "success" : "failure");
+  }
+  std::string running = plugins->degraded() ? "degraded" : "ok";
+  health.write(running, plugins->status());
+  audit(*audit_sink, cfg, "host.start", json::object{{"type", "host"}, {"id", cfg.node_id}}, "success");
+  log::info("host", "branchlined running (" + running + ") with " + std::to_string(plugins->status().size()) +
+                        " plugin instances; stop with SIGTERM");
+
+  int signal = stop_signal.get_future().get();
+
+  log::info("host", std::string("received ") + ::strsignal(signal) + "; shutting down");
+  health.write("stopping", plugins->status());
+  plugins->shutdown();  // drains calls: needs the executor running
+  audit(*audit_sink, cfg, "host.stop", json::object{{"type", "host"}, {"id", cfg.node_id}}, "success");
+  health.write("stopped", plugins->status());
+  plugins.reset();
+  signals.cancel();
+  stop_executor();
+  log::info("host", "branchlined stopped");
+  ::close(lock_fd);
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"branchlined: the Branchline video-banking host"};
+  std::string config_file;
+  app.add_option("-c,--config", config_file, "configuration file (default: the embedded config/branchline.yaml)");
+  app.set_version_flag("--version", "branchlined 0.1.0 (plugin ABI " + std::to_string(BL_ABI_MAJOR) + "." +
+                                        std::to_string(BL_ABI_MINOR) + ")");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(config_file);
+  } catch (const std::exception& e) {
+    log::error("host", std::string("branchlined failed: ") + e.what());
+    return kFailure;
+  }
+}

@@ -1,0 +1,93 @@
+// config: the host's configuration, read from YAML, checked, and with its secrets resolved.
+//
+// Contract:
+//  - load_config_* parses YAML by the core schema (yaml_document), checks the document against
+//    config/schema/branchline.schema.json (embedded in the binary) and then the rules a schema
+//    cannot say (unique instance ids, where secret references may appear). Every problem found
+//    is reported together as a ConfigError, one `file:line:col: message; fix: ...` line each.
+//  - Secrets are only taken from references, never literals: `${env:NAME}` (an environment
+//    variable) or `${file:PATH}` (a file, at most 64 KiB, one trailing newline dropped), and only
+//    under an instance's `secrets:`. Each resolved value is registered with log::add_secret, so
+//    it is redacted from every log line and error message from then on; no diagnostic ever
+//    contains a resolved value.
+//  - Relative paths (data_dir, plugin_dirs, library, ${file:}) are taken relative to the working
+//    directory, for the embedded default and a file alike.
+//  - Checking plugin settings against each plugin's own schema needs its manifest; that is done
+//    by the host (host/plugin_set) with validate_at(), which reports at the settings' positions.
+#pragma once
+
+#include "config/diagnostic.hpp"
+#include "config/yaml_document.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace branchline {
+class JsonSchema;
+}
+
+namespace branchline::config {
+
+struct PluginConfig {
+  std::string id;      // the instance id, unique in the file
+  std::string plugin;  // the plugin's id (its manifest id); the library is <plugin>.so
+  std::string kind;    // identity | crm | core_banking | recording | transcription | queue | event_sink
+  std::optional<std::filesystem::path> library;  // an explicit library path, else searched
+  bool optional = false;                          // a load failure leaves the host degraded, not stopped
+  boost::json::value settings = boost::json::object();
+  std::map<std::string, std::string> secrets;  // name -> resolved value
+  std::string pointer;                          // "/plugins/<n>", for diagnostics
+};
+
+struct HostConfig {
+  std::string file;  // the file name used in diagnostics ("<embedded default>" for the default)
+  std::string node_id;
+  std::string environment = "development";
+  std::string region;
+  std::filesystem::path data_dir = "var/branchline";
+  std::string log_level = "info";
+  std::string log_format = "auto";
+  std::vector<std::filesystem::path> plugin_dirs;
+  std::chrono::milliseconds drain_timeout{5000};
+  std::vector<PluginConfig> plugins;
+  YamlDocument document;  // the checked document with positions, for later diagnostics
+
+  // A diagnostic at the node `pointer` (at its key when `at_key` and it has one).
+  Diagnostic at(std::string_view pointer, std::string message, std::string fix, bool at_key = false) const;
+};
+
+struct LoadOptions {
+  // Reads an environment variable; the default is ::getenv. Tests inject their own.
+  std::function<std::optional<std::string>(const std::string& name)> getenv;
+  // false: check that every secret is a well-formed reference but do not read it (for checking a
+  // file on a machine that does not hold the secrets). The resolved values are then empty.
+  bool resolve_secrets = true;
+};
+
+inline constexpr std::size_t kMaxSecretBytes = 64 * 1024;
+inline constexpr const char* kEmbeddedName = "<embedded default>";
+
+// Throw ConfigError.
+HostConfig load_config_text(std::string_view text, const std::string& file, const LoadOptions& options = {});
+HostConfig load_config_file(const std::filesystem::path& file, const LoadOptions& options = {});
+
+// config/branchline.yaml and config/schema/branchline.schema.json, as built into the binary.
+std::string_view embedded_default_config();
+std::string_view embedded_config_schema();
+
+// Checks `instance` (found at `pointer` in `doc`) against a JSON Schema and returns one
+// diagnostic per problem, placed at the offending node and worded for a person (expected type,
+// unknown key with a suggestion, missing key, allowed values).
+std::vector<Diagnostic> validate_at(const JsonSchema& compiled, const boost::json::value& schema,
+                                    const boost::json::value& instance, const YamlDocument& doc,
+                                    std::string_view pointer, const std::string& file);
+
+}  // namespace branchline::config

@@ -1,0 +1,247 @@
+// The executables end to end: `branchline config check`, `branchline plugins list`, and
+// `branchlined` starting, running degraded, refusing to start, and shutting down on SIGTERM.
+#include "process.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace branchline::test {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+const std::string kBin = BRANCHLINE_BIN_DIR;
+const std::string kPlugins = TEST_PLUGIN_DIR;
+
+class Executables : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("branchline-app-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A config with the test plugin directory and the given plugin entries.
+  fs::path write_config(const std::string& plugins, const std::string& name = "bank.yaml") {
+    fs::path file = dir_ / name;
+    std::ofstream(file) << "branchline: 1\n"
+                           "node:\n"
+                           "  id: test-node\n"
+                           "  data_dir: " << (dir_ / "data").string() << "\n"
+                           "log:\n"
+                           "  format: json\n"
+                           "host:\n"
+                           "  plugin_dirs: [" << kPlugins << "]\n"
+                           "  drain_timeout_ms: 2000\n"
+                           "plugins:\n" << plugins;
+    return file;
+  }
+
+  json::value health() {
+    std::string text = read_file(dir_ / "data/run/health.json");
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    return ec ? json::value() : v;
+  }
+  std::string health_status() {
+    json::value h = health();
+    return h.is_object() && h.as_object().contains("status") ? std::string(h.at("status").as_string()) : "";
+  }
+
+  int run(std::vector<std::string> argv, std::string* out = nullptr, std::string* err = nullptr,
+          std::vector<std::string> env = {}) {
+    Process p(std::move(argv), dir_ / ("run" + std::to_string(runs_++)), std::move(env));
+    int code = p.wait();
+    if (out) *out = p.out();
+    if (err) *err = p.err();
+    return code;
+  }
+
+  fs::path dir_;
+  int runs_ = 0;
+};
+
+const std::string kTwoCrms =
+    "  - id: c-crm\n"
+    "    plugin: c-crm\n"
+    "    kind: crm\n"
+    "  - id: cpp-crm\n"
+    "    plugin: cpp-crm\n"
+    "    kind: crm\n"
+    "    settings: {mode: async, delay_ms: 5}\n";
+
+TEST_F(Executables, ConfigCheckAcceptsAGoodFileWithoutRunningPluginCode) {
+  std::string out, err;
+  EXPECT_EQ(run({kBin + "/branchline", "config", "check", write_config(kTwoCrms).string()}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("ok (2 plugin instances checked"), std::string::npos) << out;
+}
+
+TEST_F(Executables, ConfigCheckReportsEachProblemAtItsLine) {
+  std::string err;
+  fs::path file = write_config(
+      "  - id: c-crm\n"
+      "    plugin: c-crm\n"
+      "    kind: identity\n"            // line 13: the kind differs from the manifest's
+      "  - id: cpp\n"
+      "    plugin: cpp-crm\n"
+      "    kind: crm\n"
+      "    settings: {mode: sideways}\n"  // line 17: rejected by the plugin's own schema
+      "  - id: gone\n"
+      "    plugin: no-such-plugin\n"     // line 19: no library
+      "    kind: crm\n");
+  EXPECT_EQ(run({kBin + "/branchline", "config", "check", file.string()}, nullptr, &err), 1);
+  EXPECT_NE(err.find(file.string() + ":13:11: plugin 'c-crm' ("), std::string::npos) << err;
+  EXPECT_NE(err.find("kind-mismatch"), std::string::npos) << err;
+  EXPECT_NE(err.find(file.string() + ":17:22: plugin 'cpp-crm': settings-rejected: '/plugins/1/settings/mode': "
+                                     "'sideways' is not one of the allowed values; fix: use one of: normal, async"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find(file.string() + ":19:13: plugin 'no-such-plugin': file-missing: no no-such-plugin.so in"),
+            std::string::npos)
+      << err;
+}
+
+TEST_F(Executables, ConfigCheckRefusesAPluginWithAnInvalidSchema) {
+  std::string err;
+  fs::path file = write_config("  - {id: bad, plugin: broken-bad-schema, kind: crm}\n");
+  EXPECT_EQ(run({kBin + "/branchline", "config", "check", file.string()}, nullptr, &err), 1);
+  EXPECT_NE(err.find("schema-invalid"), std::string::npos) << err;
+}
+
+TEST_F(Executables, ConfigCheckCanSkipSecretsThatAreNotOnThisMachine) {
+  fs::path file = write_config(kTwoCrms + "    secrets: {api_token: \"${env:BL_TEST_UNSET_TOKEN}\"}\n");
+  std::string err;
+  EXPECT_EQ(run({kBin + "/branchline", "config", "check", file.string()}, nullptr, &err), 1);
+  EXPECT_NE(err.find("environment variable 'BL_TEST_UNSET_TOKEN' is not set"), std::string::npos) << err;
+  EXPECT_EQ(run({kBin + "/branchline", "config", "check", "--skip-secrets", file.string()}), 0);
+}
+
+TEST_F(Executables, PluginsListLoadsEveryConfiguredPlugin) {
+  std::string out, err;
+  fs::path file = write_config(kTwoCrms);
+  ASSERT_EQ(run({kBin + "/branchline", "plugins", "list", "--config", file.string(), "--json"}, &out, &err), 0) << err;
+  json::array list = json::parse(out).as_array();
+  ASSERT_EQ(list.size(), 2u);
+  for (const auto& p : list) {
+    EXPECT_EQ(p.at("state").as_string(), "loaded");
+    EXPECT_EQ(p.at("abi").as_string(), "1.0");
+    EXPECT_EQ(p.at("vendor").as_string(), "Branchline tests");
+  }
+  EXPECT_EQ(run({kBin + "/branchline", "plugins", "list", "--config", file.string()}, &out), 0);
+  EXPECT_NE(out.find("cpp-crm"), std::string::npos);
+  EXPECT_NE(out.find("loaded"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "data")) << "plugins list must not touch the configured data directory";
+}
+
+TEST_F(Executables, DaemonRunsUntilSigtermAndShutsDownInOrder) {
+  Process daemon({kBin + "/branchlined", "--config", write_config(kTwoCrms).string()}, dir_ / "daemon");
+  ASSERT_TRUE(eventually([&] { return health_status() == "ok"; })) << daemon.err();
+  json::value h = health();
+  EXPECT_EQ(h.at("plugins").as_array().size(), 2u);
+  EXPECT_EQ(h.at("plugins").as_array()[1].at("state").as_string(), "loaded");
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(), 0) << daemon.err();
+  EXPECT_EQ(health_status(), "stopped");
+  std::string log = daemon.err();
+  // Reverse order of creation.
+  auto second = log.find("plugin instance 'cpp-crm' stopped");
+  auto first = log.find("plugin instance 'c-crm' stopped");
+  ASSERT_NE(second, std::string::npos) << log;
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_LT(second, first);
+  std::string audit = read_file(dir_ / "data/audit.jsonl");
+  EXPECT_NE(audit.find("\"action\":\"plugin.load\""), std::string::npos);
+  EXPECT_NE(audit.find("\"action\":\"host.stop\""), std::string::npos);
+}
+
+TEST_F(Executables, OptionalPluginFailureLeavesTheHostRunningDegraded) {
+  Process daemon({kBin + "/branchlined", "--config",
+                  write_config(kTwoCrms + "  - {id: flaky, plugin: broken-init-fails, kind: crm, optional: true}\n")
+                      .string()},
+                 dir_ / "daemon");
+  ASSERT_TRUE(eventually([&] { return health_status() == "degraded"; })) << daemon.err();
+  json::value h = health();
+  const json::value& flaky = h.at("plugins").as_array()[2];
+  EXPECT_EQ(flaky.at("state").as_string(), "failed");
+  EXPECT_EQ(flaky.at("failure").as_string(), "init-failed");
+  EXPECT_NE(daemon.err().find("the host runs degraded"), std::string::npos);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(), 0) << daemon.err();
+}
+
+TEST_F(Executables, RequiredPluginFailureStopsTheStartWithExitStatus3) {
+  Process daemon({kBin + "/branchlined", "--config",
+                  write_config(kTwoCrms + "  - {id: needed, plugin: broken-init-fails, kind: crm}\n").string()},
+                 dir_ / "daemon");
+  EXPECT_EQ(daemon.wait(), 3);
+  EXPECT_NE(daemon.err().find("init-failed"), std::string::npos) << daemon.err();
+  EXPECT_EQ(health_status(), "failed");
+  // The two instances created before it were unloaded.
+  EXPECT_NE(daemon.err().find("plugin instance 'c-crm' stopped"), std::string::npos);
+}
+
+TEST_F(Executables, BadConfigurationFailsAtStartWithOneLinePerProblem) {
+  fs::path file = write_config(kTwoCrms + "  - {id: x, plugin: c-crm, kind: crm, optional: yes}\n");
+  Process daemon({kBin + "/branchlined", "--config", file.string()}, dir_ / "daemon");
+  EXPECT_EQ(daemon.wait(), 2);
+  EXPECT_EQ(daemon.err(), file.string() +
+                              ":18:49: '/plugins/2/optional' must be true or false, but it is text; fix: write true "
+                              "or false (YAML 1.2 reads yes/no/on/off as text)\n");
+}
+
+TEST_F(Executables, ASecondDaemonOnTheSameDataDirectoryIsRefused) {
+  fs::path file = write_config(kTwoCrms);
+  Process first({kBin + "/branchlined", "--config", file.string()}, dir_ / "first");
+  ASSERT_TRUE(eventually([&] { return health_status() == "ok"; })) << first.err();
+  Process second({kBin + "/branchlined", "--config", file.string()}, dir_ / "second");
+  EXPECT_EQ(second.wait(), 1);
+  EXPECT_NE(second.err().find("another branchlined is running"), std::string::npos) << second.err();
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.wait(), 0);
+}
+
+TEST_F(Executables, PlantedSecretNeverAppearsInLogsOrErrors) {
+  const std::string secret = "planted-secret-7f3a9c0e";
+  fs::path token_file = dir_ / "token";
+  std::ofstream(token_file) << secret << "\n";
+  std::string plugins =
+      "  - id: leaky-env\n"
+      "    plugin: cpp-crm\n"
+      "    kind: crm\n"
+      "    optional: true\n"
+      "    settings: {leak_secret: true}\n"
+      "    secrets: {api_token: \"${env:BL_PLANTED}\"}\n"
+      "  - id: leaky-file\n"
+      "    plugin: cpp-crm\n"
+      "    kind: crm\n"
+      "    optional: true\n"
+      "    settings: {leak_secret: true}\n"
+      "    secrets: {api_token: \"${file:" + token_file.string() + "}\"}\n";
+  Process daemon({kBin + "/branchlined", "--config", write_config(plugins).string()}, dir_ / "daemon",
+                 {"BL_PLANTED=" + secret});
+  ASSERT_TRUE(eventually([&] { return health_status() == "degraded"; })) << daemon.err();
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(), 0);
+  std::string everything = daemon.err() + daemon.out() + read_file(dir_ / "data/run/health.json") +
+                           read_file(dir_ / "data/audit.jsonl");
+  EXPECT_EQ(everything.find(secret), std::string::npos) << everything;
+  // The plugin did leak it, twice per instance: proof that redaction, not luck, kept it out.
+  EXPECT_NE(daemon.err().find("connecting with token [redacted]"), std::string::npos) << daemon.err();
+  EXPECT_NE(everything.find("vendor refused token [redacted]"), std::string::npos) << everything;
+
+  // And the same through `branchline plugins list`.
+  std::string out, err;
+  run({kBin + "/branchline", "plugins", "list", "--config", (dir_ / "bank.yaml").string()}, &out, &err,
+      {"BL_PLANTED=" + secret});
+  EXPECT_EQ((out + err).find(secret), std::string::npos) << out << err;
+  EXPECT_NE(err.find("[redacted]"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace branchline::test
