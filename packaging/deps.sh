@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
-  libboost1.81-dev libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev
+  libboost1.81-dev libssl-dev openssl libcurl4-openssl-dev libsqlite3-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libvalijson-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

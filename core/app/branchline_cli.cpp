@@ -81,6 +81,7 @@ int plugins_list(const std::string& file, bool as_json, std::string data_dir) {
   env.data_dir = data_dir;
   env.audit = std::make_shared<audit::JsonLinesAuditSink>(fs::path(data_dir) / "audit.jsonl");
   env.metrics = std::make_shared<telemetry::MetricsRegistry>();
+  env.http = std::make_shared<net::HttpClient>(env.metrics);
   env.drain_timeout = cfg.drain_timeout;
 
   std::vector<host::PluginStatus> statuses;

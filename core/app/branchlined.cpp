@@ -170,6 +170,7 @@ int run(const std::string& config_file) {
   env.data_dir = data_dir;
   env.audit = audit_sink;
   env.metrics = std::make_shared<telemetry::MetricsRegistry>();
+  env.http = std::make_shared<net::HttpClient>(env.metrics);
   env.drain_timeout = cfg.drain_timeout;
   env.on_emit = [](const std::string& instance, const std::string& type, const std::string&) {
     log::write(log::Level::Debug, "host", "event '" + type + "' from plugin instance '" + instance + "'");

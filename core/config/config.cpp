@@ -395,6 +395,25 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     if (auto opt = p.find("optional"); opt != p.end()) pc.optional = opt->value().as_bool();
     if (auto s = p.find("settings"); s != p.end()) pc.settings = s->value();
 
+    if (auto quota = p.find("kv_quota_mb"); quota != p.end())
+      pc.kv_quota_bytes = static_cast<std::uint64_t>(quota->value().as_int64()) << 20;
+    const json::object& http = obj(p, "http");
+    if (auto hosts = http.find("allowed_hosts"); hosts != http.end())
+      for (const auto& h : hosts->value().as_array()) pc.http.allowed_hosts.emplace_back(h.as_string());
+    if (auto plain = http.find("allow_plain_http"); plain != http.end()) {
+      pc.http.allow_plain_http = plain->value().as_bool();
+      if (pc.http.allow_plain_http && cfg.environment == "production")
+        problems.push_back(cfg.at(pc.pointer + "/http/allow_plain_http",
+                                  "plain HTTP is not allowed when node.environment is production",
+                                  "use https (add the server's CA with http.ca_file if it is private)"));
+    }
+    pc.http.ca_file = str(http, "ca_file");
+    pc.http.proxy = str(http, "proxy");
+    if (auto t = http.find("timeout_ms"); t != http.end()) pc.http.default_timeout = std::chrono::milliseconds(t->value().as_int64());
+    if (auto m = http.find("max_response_bytes"); m != http.end())
+      pc.http.max_response_bytes = static_cast<std::size_t>(m->value().as_int64());
+    if (auto m = http.find("max_in_flight"); m != http.end()) pc.http_max_in_flight = static_cast<std::size_t>(m->value().as_int64());
+
     auto [it, fresh] = first_use.emplace(pc.id, pc.pointer + "/id");
     if (!fresh) {
       problems.push_back(cfg.at(pc.pointer + "/id",

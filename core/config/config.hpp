@@ -18,6 +18,7 @@
 
 #include "config/diagnostic.hpp"
 #include "config/yaml_document.hpp"
+#include "net/http_client.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -44,6 +45,9 @@ struct PluginConfig {
   bool optional = false;                          // a load failure leaves the host degraded, not stopped
   boost::json::value settings = boost::json::object();
   std::map<std::string, std::string> secrets;  // name -> resolved value
+  net::HttpPolicy http;                         // what its outbound HTTP may reach
+  std::size_t http_max_in_flight = 64;
+  std::uint64_t kv_quota_bytes = 256ull << 20;
   std::string pointer;                          // "/plugins/<n>", for diagnostics
 };
 

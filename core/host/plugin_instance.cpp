@@ -6,6 +6,7 @@
 #include "audit/audit_sink.hpp"
 #include "common/json_schema.hpp"
 #include "common/log.hpp"
+#include "host/kv_store.hpp"
 #include "host/load_error.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -16,6 +17,9 @@
 
 #include <openssl/crypto.h>
 
+#include <cstddef>
+#include <cstring>
+#include <optional>
 #include <thread>
 
 // The opaque handle plugins see. The magic number catches a plugin passing a stray pointer.
@@ -51,6 +55,58 @@ struct PluginInstance::State : bl_host_ctx {
   bl_plugin_instance* handle = nullptr;
   std::unique_ptr<CallTable> calls;
   std::string settings_text;
+
+  // Outbound HTTP requests not yet answered: id -> the plugin's done. Whoever takes an entry out
+  // (the response, or shutdown answering BL_CANCELLED) calls done, so it runs exactly once.
+  struct HttpPending {
+    std::mutex mutex;
+    std::map<net::HttpClient::Id, std::pair<bl_http_done_fn, void*>> calls;
+    std::optional<std::pair<bl_http_done_fn, void*>> take(const std::shared_ptr<net::HttpClient::Id>& id) {
+      std::lock_guard lock(mutex);
+      auto it = calls.find(*id);
+      if (it == calls.end()) return std::nullopt;
+      auto entry = it->second;
+      calls.erase(it);
+      return entry;
+    }
+  };
+  std::shared_ptr<HttpPending> http_pending = std::make_shared<HttpPending>();
+
+  // The key-value store, opened on first use.
+  std::mutex kv_mutex;
+  std::unique_ptr<KvStore> kv;
+  std::filesystem::path kv_file;
+  KvStore* kv_store() {
+    std::lock_guard lock(kv_mutex);
+    if (!kv) {
+      try {
+        kv = KvStore::open(kv_file, config.kv_quota_bytes);
+      } catch (const std::exception& e) {
+        log::error("host", std::string("plugin instance '") + config.id + "': " + e.what());
+        return nullptr;
+      }
+    }
+    return kv.get();
+  }
+
+  // Answers every outstanding HTTP request of this instance with BL_CANCELLED (shutdown).
+  void cancel_all_http() {
+    std::map<net::HttpClient::Id, std::pair<bl_http_done_fn, void*>> all;
+    {
+      std::lock_guard lock(http_pending->mutex);
+      all.swap(http_pending->calls);
+    }
+    for (auto& [id, entry] : all) {
+      if (env.http) env.http->cancel(id);
+      bl_http_response response{};
+      response.struct_size = sizeof(response);
+      response.status = BL_CANCELLED;
+      static constexpr std::string_view text = "the plugin instance is shutting down";
+      response.message = text.data();
+      response.message_length = text.size();
+      calls->gate()->run([&] { entry.first(entry.second, &response); });
+    }
+  }
 
   std::mutex timers_mutex;
   std::map<bl_timer_id, std::shared_ptr<Timer>> timers;
@@ -233,20 +289,93 @@ bl_status service_secret_get(bl_host_ctx* ctx, const char* name, std::size_t nam
   return BL_OK;
 }
 
-bl_status service_http_request(bl_host_ctx* ctx, const bl_http_request*, bl_http_done_fn, void*) {
-  // The outbound HTTP client (libcurl) is the next step of issue 3; until then callers are told
-  // plainly, and the call never completes (the ABI: an error return means done is never called).
-  return State::from(ctx) == nullptr ? BL_INVALID_ARGUMENT : BL_UNIMPLEMENTED;
+bl_status service_http_request(bl_host_ctx* ctx, const bl_http_request* request, bl_http_done_fn done, void* user) {
+  State* s = State::from(ctx);
+  constexpr std::size_t kV1Size = offsetof(bl_http_request, body_length) + sizeof(std::size_t);
+  if (s == nullptr || request == nullptr || done == nullptr || request->struct_size < kV1Size) return BL_INVALID_ARGUMENT;
+  if (!s->env.http) return BL_UNAVAILABLE;
+  bl_http_request r{};
+  std::memcpy(&r, request, std::min<std::size_t>(request->struct_size, sizeof(r)));
+  if (r.header_count > 100 || (r.header_count > 0 && r.headers == nullptr) || (r.body_length > 0 && r.body == nullptr) ||
+      r.method_length > 64 || r.url_length > 8192) {
+    return BL_INVALID_ARGUMENT;
+  }
+  net::HttpRequest copy;
+  copy.method = std::string(view(r.method, r.method_length));
+  copy.url = std::string(view(r.url, r.url_length));
+  for (std::size_t i = 0; i < r.header_count; ++i) {
+    copy.headers.emplace_back(std::string(view(r.headers[i].name, r.headers[i].name_length)),
+                              std::string(view(r.headers[i].value, r.headers[i].value_length)));
+  }
+  if (r.body_length > 0) copy.body.assign(reinterpret_cast<const char*>(r.body), r.body_length);
+  copy.timeout = std::chrono::milliseconds(r.timeout_ms);
+
+  // The response reaches the plugin on the control-plane executor, through the instance's gate,
+  // and only if shutdown has not already answered it. Its id is known only once start() returns:
+  // it is written to id_box under the pending lock, which delivery also takes before reading it.
+  auto id_box = std::make_shared<net::HttpClient::Id>(0);
+  auto on_done = [executor = s->env.executor, gate = s->calls->gate(), pending = s->http_pending,
+                  id_box](net::HttpResponse response) {
+    boost::asio::post(executor, [gate, pending, id_box, response = std::move(response)] {
+      gate->run([&] {
+        auto entry = pending->take(id_box);
+        if (!entry) return;
+        std::vector<bl_http_header> headers;
+        headers.reserve(response.headers.size());
+        for (const auto& [name, value] : response.headers)
+          headers.push_back({name.data(), name.size(), value.data(), value.size()});
+        bl_http_response out{};
+        out.struct_size = sizeof(out);
+        out.status = response.status;
+        out.http_status = response.http_status;
+        out.headers = headers.data();
+        out.header_count = headers.size();
+        out.body = reinterpret_cast<const std::uint8_t*>(response.body.data());
+        out.body_length = response.body.size();
+        out.message = response.message.data();
+        out.message_length = response.message.size();
+        entry->first(entry->second, &out);
+      });
+    });
+  };
+  std::lock_guard lock(s->http_pending->mutex);
+  if (s->http_pending->calls.size() >= s->config.max_http_in_flight) return BL_RESOURCE_EXHAUSTED;
+  net::HttpClient::Id id = 0;
+  std::string reason;
+  bl_status status = s->env.http->start(std::move(copy), s->config.http, std::move(on_done), &id, &reason);
+  if (status != BL_OK) {
+    log::write(log::Level::Warn, "plugin." + s->config.id, "outbound HTTP request refused: " + reason);
+    return status;
+  }
+  *id_box = id;
+  s->http_pending->calls.emplace(id, std::make_pair(done, user));
+  return BL_OK;
 }
 
-bl_status service_kv_get(bl_host_ctx* ctx, const char*, std::size_t, bl_receive_fn, void*) {
-  return State::from(ctx) == nullptr ? BL_INVALID_ARGUMENT : BL_UNIMPLEMENTED;
+bl_status service_kv_get(bl_host_ctx* ctx, const char* key, std::size_t key_length, bl_receive_fn receive, void* user) {
+  State* s = State::from(ctx);
+  if (s == nullptr || key == nullptr || receive == nullptr) return BL_INVALID_ARGUMENT;
+  KvStore* kv = s->kv_store();
+  if (kv == nullptr) return BL_INTERNAL;
+  std::string value;
+  bl_status status = kv->get(view(key, key_length), value);
+  if (status == BL_OK) receive(user, value.data(), value.size());
+  return status;
 }
-bl_status service_kv_put(bl_host_ctx* ctx, const char*, std::size_t, const char*, std::size_t) {
-  return State::from(ctx) == nullptr ? BL_INVALID_ARGUMENT : BL_UNIMPLEMENTED;
+bl_status service_kv_put(bl_host_ctx* ctx, const char* key, std::size_t key_length, const char* value,
+                         std::size_t value_length) {
+  State* s = State::from(ctx);
+  if (s == nullptr || key == nullptr || (value == nullptr && value_length > 0)) return BL_INVALID_ARGUMENT;
+  KvStore* kv = s->kv_store();
+  if (kv == nullptr) return BL_INTERNAL;
+  return kv->put(view(key, key_length), view(value, value_length));
 }
-bl_status service_kv_delete(bl_host_ctx* ctx, const char*, std::size_t) {
-  return State::from(ctx) == nullptr ? BL_INVALID_ARGUMENT : BL_UNIMPLEMENTED;
+bl_status service_kv_delete(bl_host_ctx* ctx, const char* key, std::size_t key_length) {
+  State* s = State::from(ctx);
+  if (s == nullptr || key == nullptr) return BL_INVALID_ARGUMENT;
+  KvStore* kv = s->kv_store();
+  if (kv == nullptr) return BL_INTERNAL;
+  return kv->erase(view(key, key_length));
 }
 
 // The event types each kind may emit (see the kinds' headers).
@@ -336,6 +465,7 @@ std::unique_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<const Plu
   std::filesystem::path data_dir = env.data_dir / "plugins" / state->config.id;
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
+  state->kv_file = data_dir / "kv.sqlite";
   const std::string data_dir_text = data_dir.string();
 
   bl_create_args args{};
@@ -376,8 +506,10 @@ PluginInstance::~PluginInstance() {
                "plugin instance '" + state_->config.id + "' still has " + std::to_string(left) +
                    " uncompleted calls at shutdown");
   }
-  // Callers still waiting get BL_CANCELLED; no cancel hint or audit `done` reaches the plugin
-  // once close() returns; no timer fires once stop_all_timers() returns.
+  // Outbound requests still open are answered BL_CANCELLED (calls may have waited on them until now).
+  state_->cancel_all_http();
+  // Callers still waiting get BL_CANCELLED; no cancel hint, audit or HTTP `done` reaches the
+  // plugin once close() returns; no timer fires once stop_all_timers() returns.
   state_->calls->close();
   state_->stop_all_timers();
   state_->library->descriptor().destroy(state_->handle);

@@ -15,6 +15,7 @@
 
 #include "host/call_table.hpp"
 #include "host/plugin_library.hpp"
+#include "net/http_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/value.hpp>
@@ -44,6 +45,7 @@ struct HostEnvironment {
   std::function<void(const std::string& instance_id, const std::string& type, const std::string& payload)> on_emit;
   std::shared_ptr<audit::AuditSink> audit;           // required
   std::shared_ptr<telemetry::MetricsRegistry> metrics; // required
+  std::shared_ptr<net::HttpClient> http;               // outbound HTTP; null: http_request answers BL_UNAVAILABLE
   std::chrono::milliseconds drain_timeout{5000};
 };
 
@@ -51,6 +53,9 @@ struct InstanceConfig {
   std::string id;                              // unique instance id from the config
   boost::json::value settings = boost::json::object();
   std::map<std::string, std::string> secrets;  // resolved secrets this instance may read
+  net::HttpPolicy http;                        // what host->http_request may reach
+  std::size_t max_http_in_flight = 64;         // more at once are refused with BL_RESOURCE_EXHAUSTED
+  std::uint64_t kv_quota_bytes = 256ull << 20; // keys and values of its key-value store together
 };
 
 class PluginInstance {

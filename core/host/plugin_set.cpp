@@ -166,7 +166,13 @@ std::unique_ptr<PluginSet> PluginSet::start(const config::HostConfig& cfg, const
     if (c.status.state != PluginStatus::State::Failed) {
       try {
         auto library = PluginLibrary::load(c.status.library, kind_from_name(pc.kind));
-        InstanceConfig ic{pc.id, pc.settings, pc.secrets};
+        InstanceConfig ic;
+        ic.id = pc.id;
+        ic.settings = pc.settings;
+        ic.secrets = pc.secrets;
+        ic.http = pc.http;
+        ic.max_http_in_flight = pc.http_max_in_flight;
+        ic.kv_quota_bytes = pc.kv_quota_bytes;
         instance = PluginInstance::create(std::move(library), std::move(ic), env);
         c.status.state = PluginStatus::State::Loaded;
       } catch (const LoadError& e) {

@@ -290,13 +290,19 @@ typedef struct bl_host_api {
                           bl_receive_fn receive, void* user);
 
   /* Sends an HTTP request through the host's client (TLS policy, proxies, timeouts, metrics).
-   * Returns BL_OK and later calls done exactly once; or returns an error and never calls done.
-   * The request and its buffers are borrowed: the host copies them before returning. Any thread. */
+   * Returns BL_OK and later calls done exactly once; or returns an error and never calls done:
+   * BL_PERMISSION_DENIED (scheme or host outside the instance's http policy), BL_INVALID_ARGUMENT
+   * (malformed method, URL, header), BL_RESOURCE_EXHAUSTED (too many in flight), BL_UNAVAILABLE.
+   * Redirects are not followed. At shutdown, requests still open are answered BL_CANCELLED before
+   * destroy(). The request and its buffers are borrowed: the host copies them before returning.
+   * Any thread. */
   bl_status (*http_request)(bl_host_ctx* ctx, const bl_http_request* request, bl_http_done_fn done,
                             void* user);
 
-  /* A durable key-value store private to this plugin instance (keys <= 1 KiB, values <= 1 MiB).
-   * Synchronous and local; any thread. kv_get passes the value to receive or returns BL_NOT_FOUND. */
+  /* A durable key-value store private to this plugin instance (keys 1 byte to 1 KiB, values <= 1 MiB,
+   * all of them within the instance's quota, else BL_RESOURCE_EXHAUSTED). Synchronous and local: a
+   * put or delete returns once it is on disk; any thread. kv_get passes the value to receive or
+   * returns BL_NOT_FOUND. */
   bl_status (*kv_get)(bl_host_ctx* ctx, const char* key, size_t key_length, bl_receive_fn receive,
                       void* user);
   bl_status (*kv_put)(bl_host_ctx* ctx, const char* key, size_t key_length, const char* value,

@@ -28,11 +28,14 @@
 
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace branchline::sdk {
 
@@ -71,6 +74,82 @@ class Host {
     if (status != BL_OK) throw Error(status, "secret '" + std::string(name) + "' is not available");
     return value;
   }
+  // Outbound HTTP through the host (its TLS policy, allow-list, limits). Returns BL_OK and later
+  // calls on_done exactly once on a host thread (it must not block); or returns the refusal and
+  // never calls it. An exception thrown by on_done is logged and swallowed.
+  struct HttpResult {
+    bl_status status = BL_OK;  // BL_OK when a response arrived, whatever its HTTP status
+    int http_status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::string message;  // the transport error when status != BL_OK
+  };
+  bl_status http(std::string_view method, std::string_view url,
+                 const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+                 std::function<void(HttpResult)> on_done, uint32_t timeout_ms = 0) const {
+    std::vector<bl_http_header> raw;
+    raw.reserve(headers.size());
+    for (const auto& h : headers) raw.push_back({h.first.data(), h.first.size(), h.second.data(), h.second.size()});
+    bl_http_request request{};
+    request.struct_size = sizeof(request);
+    request.timeout_ms = timeout_ms;
+    request.method = method.data();
+    request.method_length = method.size();
+    request.url = url.data();
+    request.url_length = url.size();
+    request.headers = raw.data();
+    request.header_count = raw.size();
+    request.body = reinterpret_cast<const uint8_t*>(body.data());
+    request.body_length = body.size();
+    struct Pending {
+      Host host;
+      std::function<void(HttpResult)> on_done;
+    };
+    auto* pending = new Pending{*this, std::move(on_done)};
+    bl_status status = api_->http_request(
+        ctx_, &request,
+        [](void* user, const bl_http_response* response) {
+          std::unique_ptr<Pending> p(static_cast<Pending*>(user));
+          HttpResult result;
+          result.status = response->status;
+          result.http_status = response->http_status;
+          for (size_t i = 0; i < response->header_count; ++i) {
+            result.headers.emplace_back(std::string(response->headers[i].name, response->headers[i].name_length),
+                                        std::string(response->headers[i].value, response->headers[i].value_length));
+          }
+          if (response->body_length > 0) result.body.assign(reinterpret_cast<const char*>(response->body), response->body_length);
+          if (response->message_length > 0) result.message.assign(response->message, response->message_length);
+          try {
+            p->on_done(std::move(result));
+          } catch (const std::exception& e) {
+            p->host.log(BL_LOG_ERROR, std::string("HTTP completion threw: ") + e.what());
+          } catch (...) {
+            p->host.log(BL_LOG_ERROR, "HTTP completion threw");
+          }
+        },
+        pending);
+    if (status != BL_OK) delete pending;
+    return status;
+  }
+
+  // The instance's durable key-value store. kv_get: the value, or nullopt when the key is absent.
+  // All three throw Error for anything else (a key over 1 KiB, a value over 1 MiB, the quota).
+  std::optional<std::string> kv_get(std::string_view key) const {
+    std::string value;
+    bl_status status = api_->kv_get(ctx_, key.data(), key.size(), &Host::receive, &value);
+    if (status == BL_NOT_FOUND) return std::nullopt;
+    if (status != BL_OK) throw Error(status, "kv_get failed");
+    return value;
+  }
+  void kv_put(std::string_view key, std::string_view value) const {
+    bl_status status = api_->kv_put(ctx_, key.data(), key.size(), value.data(), value.size());
+    if (status != BL_OK) throw Error(status, "kv_put failed");
+  }
+  void kv_erase(std::string_view key) const {
+    bl_status status = api_->kv_delete(ctx_, key.data(), key.size());
+    if (status != BL_OK) throw Error(status, "kv_delete failed");
+  }
+
   void complete(bl_call_id call, bl_status status, std::string_view result, std::string_view message) const {
     api_->complete(ctx_, call, status, result.empty() ? nullptr : result.data(), result.size(),
                    message.empty() ? nullptr : message.data(), message.size());

@@ -89,8 +89,15 @@ class CppCrm final : public branchline::sdk::CrmPlugin {
   }
 
   // Audits the note and answers only once the entry is durable ("bad_audit": true sends an entry
-  // that is not a JSON object, which the host must refuse).
+  // that is not a JSON object, which the host must refuse). With "op" it exercises a host service
+  // instead and answers what the service said:
+  //   {"op":"http","method":"GET","url":"..."}  -> {"status":S,"http_status":H,"body":"...","message":"..."}
+  //   {"op":"kv_put","key":"k","value":"v"}      -> {"status":S}
+  //   {"op":"kv_get","key":"k"}                  -> {"status":S,"value":"..."}
+  //   {"op":"kv_delete","key":"k"}               -> {"status":S}
   void add_note(Call call) override {
+    std::string op = field(call.body(), "op");
+    if (!op.empty()) return service(call, op);
     std::string entry = R"({"action":"crm.note.add","resource":{"customer":")" + field(call.body(), "customer_id") +
                         R"("},"outcome":"success"})";
     if (field(call.body(), "bad_audit") == "true") entry = "[\"not an object\"]";
@@ -106,6 +113,50 @@ class CppCrm final : public branchline::sdk::CrmPlugin {
     if (status != BL_OK) {
       delete held;
       call.fail(status, "the host refused the audit entry");
+    }
+  }
+
+  static std::string escape(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) continue;
+      out += c;
+    }
+    return out;
+  }
+
+  void service(Call call, const std::string& op) {
+    std::string key = field(call.body(), "key");
+    auto answer = [&](bl_status status, const std::string& extra = "") {
+      call.ok("{\"status\":" + std::to_string(status) + extra + "}");
+    };
+    try {
+      if (op == "http") {
+        std::string method = field(call.body(), "method");
+        bl_status status = host().http(method.empty() ? "GET" : method, field(call.body(), "url"),
+                                       {{"X-Test", "cpp-crm"}}, field(call.body(), "body"),
+                                       [call](branchline::sdk::Host::HttpResult r) {
+                                         call.ok("{\"status\":" + std::to_string(r.status) + ",\"http_status\":" +
+                                                 std::to_string(r.http_status) + ",\"body\":\"" + escape(r.body) +
+                                                 "\",\"message\":\"" + escape(r.message) + "\"}");
+                                       });
+        if (status != BL_OK) answer(status);
+      } else if (op == "kv_put") {
+        host().kv_put(key, field(call.body(), "value"));
+        answer(BL_OK);
+      } else if (op == "kv_get") {
+        auto value = host().kv_get(key);
+        if (value) answer(BL_OK, ",\"value\":\"" + escape(*value) + "\"");
+        else answer(BL_NOT_FOUND);
+      } else if (op == "kv_delete") {
+        host().kv_erase(key);
+        answer(BL_OK);
+      } else {
+        call.fail(BL_INVALID_ARGUMENT, "unknown op");
+      }
+    } catch (const branchline::sdk::Error& e) {
+      answer(e.status());
     }
   }
 

@@ -34,6 +34,7 @@ class HostFixture : public ::testing::Test {
     env_.data_dir = data_dir_;
     env_.audit = std::make_shared<audit::JsonLinesAuditSink>(data_dir_ / "audit.jsonl");
     env_.metrics = std::make_shared<telemetry::MetricsRegistry>();
+    env_.http = std::make_shared<net::HttpClient>(env_.metrics);
     env_.drain_timeout = std::chrono::milliseconds(2000);
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -45,9 +46,9 @@ class HostFixture : public ::testing::Test {
   }
 
   std::unique_ptr<host::PluginInstance> instantiate(const std::string& id, const std::string& settings = "{}",
-                                                    bl_plugin_kind kind = BL_KIND_CRM) {
+                                                    bl_plugin_kind kind = BL_KIND_CRM,
+                                                    host::InstanceConfig config = {}) {
     auto library = host::PluginLibrary::load(plugin_path(id), kind);
-    host::InstanceConfig config;
     config.id = id + "-1";
     config.settings = boost::json::parse(settings);
     return host::PluginInstance::create(library, std::move(config), env_);
@@ -62,6 +63,17 @@ class HostFixture : public ::testing::Test {
                   [&answer](host::CallResult r) { answer.set_value(std::move(r)); });
     auto future = answer.get_future();
     EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return future.get();
+  }
+
+  // Runs add_note with `body` and waits for the answer.
+  host::CallResult add_note(host::PluginInstance& instance, const std::string& body,
+                            std::chrono::milliseconds deadline = std::chrono::milliseconds(10000)) {
+    std::promise<host::CallResult> answer;
+    instance.call(&bl_crm_api::add_note, body, "{}", deadline, io_.get_executor(),
+                  [&answer](host::CallResult r) { answer.set_value(std::move(r)); });
+    auto future = answer.get_future();
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
     return future.get();
   }
 
