@@ -435,7 +435,7 @@ std::unique_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<const Plu
                                                        InstanceConfig config, const HostEnvironment& env) {
   const Manifest& manifest = library->manifest();
   const std::string where = library->path().string();
-  const std::string& id = config.id;
+  const std::string id = config.id;  // a copy: config is moved into the state below
 
   // The plugin's own schema, then the settings against it: before any of its code runs for this instance.
   JsonSchema schema;

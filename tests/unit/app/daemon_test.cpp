@@ -3,6 +3,7 @@
 #include "process.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -241,6 +242,44 @@ TEST_F(Executables, PlantedSecretNeverAppearsInLogsOrErrors) {
       {"BL_PLANTED=" + secret});
   EXPECT_EQ((out + err).find(secret), std::string::npos) << out << err;
   EXPECT_NE(err.find("[redacted]"), std::string::npos) << err;
+}
+
+TEST_F(Executables, TheDefaultConfigurationLoadsAllFiveReferencePlugins) {
+  std::string out, err;
+  ASSERT_EQ(run({kBin + "/branchline", "plugins", "list", "--config", std::string(BRANCHLINE_SOURCE_DIR) +
+                 "/config/branchline.yaml", "--json"}, &out, &err), 0) << err;
+  json::array list = json::parse(out).as_array();
+  std::vector<std::string> plugins;
+  for (const auto& p : list) {
+    EXPECT_EQ(p.at("state").as_string(), "loaded") << json::serialize(p);
+    plugins.emplace_back(p.at("plugin").as_string());
+  }
+  EXPECT_EQ(plugins, (std::vector<std::string>{"identity-local", "crm-sqlite", "core-banking-sqlite", "queue-local",
+                                               "event-sink-log"}));
+}
+
+TEST_F(Executables, DaemonRunsOnTheEmbeddedDefault) {
+  // No --config: the embedded config/branchline.yaml, data in ./var/branchline of the working directory.
+  Process daemon({kBin + "/branchlined"}, dir_ / "daemon", {}, dir_);
+  fs::path health_file = dir_ / "var/branchline/run/health.json";
+  ASSERT_TRUE(eventually([&] { return read_file(health_file).find("\"status\":\"ok\"") != std::string::npos; }))
+      << daemon.err();
+  json::value h = json::parse(read_file(health_file));
+  EXPECT_EQ(h.at("plugins").as_array().size(), 5u);
+  EXPECT_EQ(h.at("environment").as_string(), "development");
+  daemon.signal(SIGINT);
+  EXPECT_EQ(daemon.wait(), 0) << daemon.err();
+}
+
+TEST_F(Executables, IdentityLocalStopsAProductionStart) {
+  std::string config = read_file(std::string(BRANCHLINE_SOURCE_DIR) + "/config/branchline.yaml");
+  config.replace(config.find("environment: development"), 24, "environment: production");
+  config.replace(config.find("data_dir: var/branchline"), 24, "data_dir: " + (dir_ / "data").string());
+  std::ofstream(dir_ / "prod.yaml") << config;
+  Process daemon({kBin + "/branchlined", "--config", (dir_ / "prod.yaml").string()}, dir_ / "daemon");
+  EXPECT_EQ(daemon.wait(), 3);
+  EXPECT_NE(daemon.err().find("refuses to run when the host's environment is production"), std::string::npos)
+      << daemon.err();
 }
 
 }  // namespace

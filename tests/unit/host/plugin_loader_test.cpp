@@ -126,6 +126,8 @@ TEST_F(PluginLoader, InitReturnsAnError) {
   auto e = expect_load_error([&] { instantiate("broken-init-fails"); });
   EXPECT_EQ(e.failure(), LoadFailure::InitFailed);
   EXPECT_NE(std::string(e.what()).find("cannot reach the vendor second line"), std::string::npos) << e.what();
+  // The message names the instance (it once named a moved-from, empty id).
+  EXPECT_EQ(std::string(e.what()).rfind("plugin 'broken-init-fails-1' (", 0), 0u) << e.what();
   auto cpp = expect_load_error([&] { instantiate("cpp-crm", R"({"fail_on_create": true})"); });
   EXPECT_EQ(cpp.failure(), LoadFailure::InitFailed);
   EXPECT_NE(std::string(cpp.what()).find("status 10"), std::string::npos) << cpp.what();

@@ -1,0 +1,61 @@
+// event-sink-log through the host: durable lines, redelivery without duplicates, crash repair.
+#include "reference_fixture.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace branchline::test {
+namespace {
+
+using EventSinkLog = ReferencePlugin;
+namespace json = boost::json;
+
+std::string batch(int from, int to) {
+  std::string events;
+  for (int i = from; i <= to; ++i) {
+    if (!events.empty()) events += ",";
+    events += R"({"sequence":)" + std::to_string(i) + R"(,"id":"e-)" + std::to_string(i) +
+              R"(","type":"consultation.started","time":"2026-11-24T09:00:00Z","data":{"n":)" + std::to_string(i) + "}}";
+  }
+  return R"({"events":[)" + events + "]}";
+}
+
+std::vector<std::int64_t> sequences(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::vector<std::int64_t> out;
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line).at("sequence").as_int64());
+  return out;
+}
+
+TEST_F(EventSinkLog, WritesEachEventOnceEvenWhenABatchComesAgain) {
+  auto sink = start("event-sink-log", BL_KIND_EVENT_SINK);
+  ok(*sink, &bl_event_sink_api::deliver, batch(1, 3));
+  ok(*sink, &bl_event_sink_api::deliver, batch(2, 5));  // 2 and 3 again
+  sink.reset();
+  sink = start("event-sink-log", BL_KIND_EVENT_SINK);   // and after a restart
+  ok(*sink, &bl_event_sink_api::deliver, batch(4, 6));
+  EXPECT_EQ(sequences(data_dir_ / "plugins/ref-1/events.jsonl"), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST_F(EventSinkLog, AHalfWrittenLineFromACrashIsCutOff) {
+  auto file = data_dir_ / "plugins/ref-1/events.jsonl";
+  {
+    auto sink = start("event-sink-log", BL_KIND_EVENT_SINK);
+    ok(*sink, &bl_event_sink_api::deliver, batch(1, 2));
+  }
+  std::ofstream(file, std::ios::app) << R"({"sequence":3,"id":"e-3","ty)";  // the crash
+  auto sink = start("event-sink-log", BL_KIND_EVENT_SINK);
+  ok(*sink, &bl_event_sink_api::deliver, batch(3, 4));  // the unacknowledged batch, again
+  EXPECT_EQ(sequences(file), (std::vector<std::int64_t>{1, 2, 3, 4}));
+}
+
+TEST_F(EventSinkLog, MalformedBatchesAreRefused) {
+  auto sink = start("event-sink-log", BL_KIND_EVENT_SINK);
+  EXPECT_EQ(call(*sink, &bl_event_sink_api::deliver, R"({"events":{}})").status, BL_INVALID_ARGUMENT);
+  EXPECT_EQ(call(*sink, &bl_event_sink_api::deliver, R"({"events":[{"id":"x","type":"t"}]})").status,
+            BL_INVALID_ARGUMENT);
+  EXPECT_EQ(call(*sink, &bl_event_sink_api::deliver, R"([1,2])").status, BL_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace branchline::test

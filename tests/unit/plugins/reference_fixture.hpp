@@ -1,0 +1,71 @@
+// reference_fixture: loads a reference plugin from the build's plugin directory through the real
+// host (manifest, loader, instance, async calls) and calls its operations.
+#pragma once
+
+#include "../host/host_fixture.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <mutex>
+#include <vector>
+
+namespace branchline::test {
+
+class ReferencePlugin : public HostFixture {
+ protected:
+  void SetUp() override {
+    HostFixture::SetUp();
+    env_.on_emit = [this](const std::string&, const std::string& type, const std::string& payload) {
+      std::lock_guard lock(events_mutex_);
+      events_.emplace_back(type, boost::json::parse(payload));
+    };
+  }
+
+  std::unique_ptr<host::PluginInstance> start(const std::string& plugin, bl_plugin_kind kind,
+                                              const std::string& settings = "{}", const std::string& id = "ref-1") {
+    auto library = host::PluginLibrary::load(std::filesystem::path(REFERENCE_PLUGIN_DIR) / (plugin + ".so"), kind);
+    host::InstanceConfig config;
+    config.id = id;
+    config.settings = boost::json::parse(settings);
+    return host::PluginInstance::create(library, std::move(config), env_);
+  }
+
+  template <class Table>
+  host::CallResult call(host::PluginInstance& instance, void (*Table::*op)(bl_plugin_instance*, const bl_request*),
+                        const std::string& body) {
+    std::promise<host::CallResult> answer;
+    instance.call(op, body, "{}", std::chrono::milliseconds(10000), io_.get_executor(),
+                  [&answer](host::CallResult r) { answer.set_value(std::move(r)); });
+    auto future = answer.get_future();
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    return future.get();
+  }
+
+  // The result of a call that must succeed, parsed.
+  template <class Table>
+  boost::json::value ok(host::PluginInstance& instance, void (*Table::*op)(bl_plugin_instance*, const bl_request*),
+                        const std::string& body) {
+    host::CallResult r = call(instance, op, body);
+    EXPECT_EQ(r.status, BL_OK) << r.message;
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.result, ec);
+    return ec ? boost::json::value() : v;
+  }
+
+  std::vector<std::pair<std::string, boost::json::value>> events() {
+    // Emitted events reach on_emit through the executor: let it run.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(events_mutex_);
+    return events_;
+  }
+  void clear_events() {
+    std::lock_guard lock(events_mutex_);
+    events_.clear();
+  }
+
+  std::mutex events_mutex_;
+  std::vector<std::pair<std::string, boost::json::value>> events_;
+};
+
+}  // namespace branchline::test
