@@ -542,6 +542,18 @@ bl_call_id PluginInstance::start_call(void (*fn)(bl_plugin_instance*, const bl_r
       [fn, s](const bl_request* request) { fn(s->handle, request); }, std::move(hint));
 }
 
+bl_call_id PluginInstance::call_with(std::function<void(bl_plugin_instance*, const bl_request*)> invoke,
+                                     std::string body, std::chrono::milliseconds deadline,
+                                     boost::asio::any_io_executor reply_to, CallHandler handler) {
+  State* s = state_.get();
+  const auto cancel_fn = s->library->descriptor().cancel_call;
+  std::function<void(bl_call_id)> hint;
+  if (cancel_fn != nullptr) hint = [cancel_fn, s](bl_call_id id) { cancel_fn(s->handle, id); };
+  return s->calls->start(
+      std::move(body), "{}", deadline, std::move(reply_to), std::move(handler),
+      [invoke = std::move(invoke), s](const bl_request* request) { invoke(s->handle, request); }, std::move(hint));
+}
+
 void PluginInstance::cancel(bl_call_id id) { state_->calls->cancel(id); }
 
 std::string PluginInstance::health() const {

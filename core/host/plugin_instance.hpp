@@ -80,6 +80,10 @@ class PluginInstance {
     return start_call(reinterpret_cast<void (*)(bl_plugin_instance*, const bl_request*)>(fn), std::move(body),
                       std::move(context), deadline, std::move(reply_to), std::move(handler));
   }
+  // The same for table functions that take more than the request, such as a recording's or a
+  // transcription stream's close(instance, handle, request): `invoke` makes the plugin call.
+  bl_call_id call_with(std::function<void(bl_plugin_instance*, const bl_request*)> invoke, std::string body,
+                       std::chrono::milliseconds deadline, boost::asio::any_io_executor reply_to, CallHandler handler);
   void cancel(bl_call_id id);
 
   // The plugin's health report as JSON ({"status":"ok"} when the plugin has no health function).

@@ -40,9 +40,12 @@ function(branchline_add_plugin target)
   get_filename_component(schema "${ARG_SETTINGS_SCHEMA}" ABSOLUTE)
 
   add_library(${target} MODULE ${ARG_SOURCES})
+  # BUILD_WITH_INSTALL_RPATH: installing must not rewrite the binary, or its SHA-256 would no
+  # longer match the manifest written after the link.
   set_target_properties(${target} PROPERTIES
     PREFIX "" OUTPUT_NAME "${ARG_ID}"
-    C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+    C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
+    BUILD_WITH_INSTALL_RPATH ON)
   if(TARGET branchline::sdk)
     target_link_libraries(${target} PRIVATE branchline::sdk)
   elseif(TARGET BranchlineSDK::sdk)

@@ -180,6 +180,9 @@ class Call {
   // Completes with an error status and a reason (no secrets, no personal data).
   bool fail(bl_status status, std::string_view message) const { return state_->finish(status, {}, message); }
   bool done() const { return state_->done.load(); }
+  // Runs f once, right after the call is completed (the SDK's media helpers free a recording or a
+  // stream this way, since its handle is valid until then).
+  void on_completed(std::function<void()> f) const { state_->after = std::move(f); }
 
  private:
   struct State {
@@ -188,11 +191,16 @@ class Call {
     bool finish(bl_status status, std::string_view result, std::string_view message) {
       if (done.exchange(true)) return false;
       host.complete(request->call, status, result, message);
+      if (after) {
+        std::function<void()> f = std::move(after);
+        f();
+      }
       return true;
     }
     Host host;
     const bl_request* request;
     std::atomic<bool> done{false};
+    std::function<void()> after;
   };
   std::shared_ptr<State> state_;
 };
@@ -334,6 +342,183 @@ class EventSinkPlugin : public PluginBase {
   virtual void deliver(Call call) = 0;
   static const void* table() {
     static const bl_event_sink_api api = {sizeof(bl_event_sink_api), 0, BL_SDK_OPERATION(EventSinkPlugin, deliver)};
+    return &api;
+  }
+};
+
+// ==== Media kinds =================================================================================
+// A recording or a transcription stream is an object of the plugin's own class, made by open()
+// and owned by the helper: it is freed once its close call has completed (or after abort()).
+// write() runs on one media thread per object and must not block; the helper turns an exception
+// there into BL_INTERNAL.
+
+namespace detail {
+// Frees a media object once both its close() has returned and its close call has completed,
+// whichever is last (a plugin may complete inside close() or later from another thread).
+template <class T>
+struct MediaHolder {
+  std::unique_ptr<T> object;
+  std::atomic<int> pending{2};
+  void release() {
+    if (--pending == 0) delete this;
+  }
+};
+
+template <class T>
+void close_media(const Host& host, const bl_request* request, MediaHolder<T>* holder) {
+  Call call(host, request);
+  call.on_completed([holder] { holder->release(); });
+  try {
+    holder->object->close(call);
+  } catch (const Error& e) {
+    call.fail(e.status(), e.what());
+  } catch (const std::exception& e) {
+    call.fail(BL_UNCAUGHT_EXCEPTION, e.what());
+  } catch (...) {
+    call.fail(BL_UNCAUGHT_EXCEPTION, "unknown exception");
+  }
+  holder->release();
+}
+
+// The table entries write() and close() of a media kind, for its object type T.
+template <class T, class Handle, class Packet>
+bl_status write_media(bl_plugin_instance*, Handle* handle, const Packet* packet) {
+  try {
+    return reinterpret_cast<MediaHolder<T>*>(handle)->object->write(*packet);
+  } catch (...) {
+    return BL_INTERNAL;
+  }
+}
+template <class T, class Handle>
+void close_entry(bl_plugin_instance* instance, Handle* handle, const bl_request* request) {
+  close_media(reinterpret_cast<PluginBase*>(instance)->host(), request, reinterpret_cast<MediaHolder<T>*>(handle));
+}
+
+inline void set_message(bl_message* error, std::string_view text) {
+  if (error == nullptr || error->struct_size < sizeof(bl_message)) return;
+  size_t n = text.size() < BL_MESSAGE_CAPACITY - 1 ? text.size() : BL_MESSAGE_CAPACITY - 1;
+  for (size_t i = 0; i < n; ++i) error->text[i] = text[i];
+  error->text[n] = '\0';
+  error->length = n;
+}
+
+template <class Open>
+bl_status open_media(bl_message* error, Open&& open) {
+  try {
+    return open();
+  } catch (const Error& e) {
+    set_message(error, e.what());
+    return e.status();
+  } catch (const std::exception& e) {
+    set_message(error, e.what());
+    return BL_UNCAUGHT_EXCEPTION;
+  } catch (...) {
+    set_message(error, "unknown exception");
+    return BL_UNCAUGHT_EXCEPTION;
+  }
+}
+}  // namespace detail
+
+// One recording. close() completes with {"uri","bytes","sha256","duration_ms"}.
+class Recording {
+ public:
+  virtual ~Recording() = default;
+  virtual bl_status write(const bl_media_packet& packet) = 0;
+  virtual void close(Call call) = 0;
+  virtual void abort() {}
+};
+
+class RecordingPlugin : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr bl_plugin_kind kKind = BL_KIND_RECORDING;
+  // metadata: {"consultation_id","region","retention_class","tracks":[...]}. Throw Error to refuse.
+  virtual std::unique_ptr<Recording> open(std::string_view recording_id, std::string_view metadata) = 0;
+
+  static const void* table() {
+    using Holder = detail::MediaHolder<Recording>;
+    static const bl_recording_api api = {
+        sizeof(bl_recording_api), 0,
+        [](bl_plugin_instance* instance, const bl_recording_open_args* args, bl_recording** out, bl_message* error) {
+          auto* self = static_cast<RecordingPlugin*>(reinterpret_cast<PluginBase*>(instance));
+          return detail::open_media(error, [&] {
+            std::unique_ptr<Recording> r = self->open(std::string_view(args->recording_id, args->recording_id_length),
+                                                      std::string_view(args->metadata, args->metadata_length));
+            if (!r) throw Error(BL_INTERNAL, "open() returned no recording");
+            auto* holder = new Holder{std::move(r)};
+            *out = reinterpret_cast<bl_recording*>(holder);
+            return BL_OK;
+          });
+        },
+        &detail::write_media<Recording, bl_recording, bl_media_packet>,
+        &detail::close_entry<Recording, bl_recording>,
+        [](bl_plugin_instance*, bl_recording* recording) {
+          auto* holder = reinterpret_cast<Holder*>(recording);
+          try {
+            holder->object->abort();
+          } catch (...) {
+          }
+          delete holder;
+        }};
+    return &api;
+  }
+};
+
+// Where a transcription stream delivers its segments (the host's sink, valid until close completes).
+class TranscriptSink {
+ public:
+  explicit TranscriptSink(const bl_transcript_sink& sink) : sink_(sink) {}
+  // Any plugin thread, one at a time per stream; must not block.
+  void segment(uint32_t track_id, std::string_view text, int64_t start_us, int64_t end_us, float confidence = -1.0f,
+               std::string_view language = {}, uint32_t flags = 0) const {
+    bl_transcript_segment s{};
+    s.struct_size = sizeof(s);
+    s.track_id = track_id;
+    s.flags = flags;
+    s.confidence = confidence;
+    s.start_us = start_us;
+    s.end_us = end_us;
+    s.text = text.data();
+    s.text_length = text.size();
+    s.language = language.data();
+    s.language_length = language.size();
+    sink_.on_segment(sink_.host_data, &s);
+  }
+
+ private:
+  bl_transcript_sink sink_;
+};
+
+// One transcription stream. close() delivers the remaining segments, then completes with {"segments"}.
+class Transcription {
+ public:
+  virtual ~Transcription() = default;
+  virtual bl_status write(const bl_pcm_frame& frame) = 0;
+  virtual void close(Call call) = 0;
+};
+
+class TranscriptionPlugin : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr bl_plugin_kind kKind = BL_KIND_TRANSCRIPTION;
+  virtual std::unique_ptr<Transcription> open(const bl_transcription_open_args& args, TranscriptSink sink) = 0;
+
+  static const void* table() {
+    using Holder = detail::MediaHolder<Transcription>;
+    static const bl_transcription_api api = {
+        sizeof(bl_transcription_api), 0,
+        [](bl_plugin_instance* instance, const bl_transcription_open_args* args, const bl_transcript_sink* sink,
+           bl_transcription** out, bl_message* error) {
+          auto* self = static_cast<TranscriptionPlugin*>(reinterpret_cast<PluginBase*>(instance));
+          return detail::open_media(error, [&] {
+            std::unique_ptr<Transcription> t = self->open(*args, TranscriptSink(*sink));
+            if (!t) throw Error(BL_INTERNAL, "open() returned no stream");
+            *out = reinterpret_cast<bl_transcription*>(new Holder{std::move(t)});
+            return BL_OK;
+          });
+        },
+        &detail::write_media<Transcription, bl_transcription, bl_pcm_frame>,
+        &detail::close_entry<Transcription, bl_transcription>};
     return &api;
   }
 };
