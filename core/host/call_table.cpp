@@ -9,8 +9,7 @@
 namespace branchline::host {
 
 struct CallTable::Call {
-  Call(boost::asio::any_io_executor timers, boost::asio::any_io_executor reply, CallHandler h)
-      : timer(std::move(timers)), reply_to(std::move(reply)), handler(std::move(h)) {}
+  Call(boost::asio::any_io_executor reply, CallHandler h) : reply_to(std::move(reply)), handler(std::move(h)) {}
 
   // Answers the caller once; later answers are dropped.
   void answer(CallResult result) {
@@ -22,15 +21,44 @@ struct CallTable::Call {
   std::string body;
   std::string context;
   std::atomic<bool> answered{false};
-  std::mutex timer_mutex;  // the timer is armed and cancelled from different threads
-  boost::asio::steady_timer timer;
+  std::multimap<std::chrono::steady_clock::time_point, bl_call_id>::iterator deadline;  // guarded by the registry's mutex
+  bool has_deadline = false;
   boost::asio::any_io_executor reply_to;
   CallHandler handler;
   std::function<void(bl_call_id)> cancel_hint;
 };
 
 CallTable::CallTable(boost::asio::any_io_executor timers)
-    : timers_(std::move(timers)), registry_(std::make_shared<Registry>()) {}
+    : timers_(timers), registry_(std::make_shared<Registry>(std::move(timers))) {}
+
+void CallTable::Registry::arm(const std::weak_ptr<Registry>& self) {
+  if (closed || deadlines.empty()) return;
+  Clock::time_point earliest = deadlines.begin()->first;
+  if (earliest >= armed_for) return;  // already armed for this deadline or an earlier one
+  armed_for = earliest;
+  timer.expires_at(earliest);
+  timer.async_wait([self](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed or closed
+    if (auto r = self.lock()) r->on_timer(self);
+  });
+}
+
+void CallTable::Registry::on_timer(const std::weak_ptr<Registry>& self) {
+  std::vector<bl_call_id> expired;
+  {
+    std::lock_guard lock(mutex);
+    armed_for = Clock::time_point::max();
+    const Clock::time_point now = Clock::now();
+    while (!deadlines.empty() && deadlines.begin()->first <= now) {
+      bl_call_id id = deadlines.begin()->second;
+      deadlines.erase(deadlines.begin());
+      if (auto it = live.find(id); it != live.end()) it->second->has_deadline = false;
+      expired.push_back(id);
+    }
+    arm(self);
+  }
+  for (bl_call_id id : expired) give_up(id, BL_DEADLINE_EXCEEDED, "the plugin did not complete the call before its deadline");
+}
 
 CallTable::~CallTable() {
   close();
@@ -46,11 +74,14 @@ void CallTable::close() {
     std::lock_guard lock(registry_->mutex);
     for (auto& [id, call] : registry_->live) waiting.push_back(call);
   }
+  {
+    std::lock_guard lock(registry_->mutex);
+    registry_->closed = true;
+    registry_->deadlines.clear();
+    for (auto& call : waiting) call->has_deadline = false;
+    registry_->timer.cancel();
+  }
   for (auto& call : waiting) {
-    {
-      std::lock_guard timer_lock(call->timer_mutex);
-      call->timer.cancel();
-    }
     call->answer(CallResult{BL_CANCELLED, {}, "the host is shutting down the plugin instance"});
   }
 }
@@ -60,7 +91,7 @@ bl_call_id CallTable::start(std::string body, std::string context, std::chrono::
                             const std::function<void(const bl_request*)>& invoke,
                             std::function<void(bl_call_id)> cancel_hint) {
   const bl_call_id id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  auto call = std::make_shared<Call>(timers_, std::move(reply_to), std::move(handler));
+  auto call = std::make_shared<Call>(std::move(reply_to), std::move(handler));
   call->body = std::move(body);
   call->context = std::move(context);
   call->cancel_hint = std::move(cancel_hint);
@@ -74,16 +105,9 @@ bl_call_id CallTable::start(std::string body, std::string context, std::chrono::
   {
     std::lock_guard lock(registry_->mutex);
     registry_->live.emplace(id, call);
-  }
-  {
-    std::lock_guard lock(call->timer_mutex);
-    call->timer.expires_after(deadline);
-    call->timer.async_wait([id, registry = std::weak_ptr<Registry>(registry_)](const boost::system::error_code& ec) {
-      if (ec) return;
-      if (auto r = registry.lock()) {
-        r->give_up(id, BL_DEADLINE_EXCEEDED, "the plugin did not complete the call before its deadline");
-      }
-    });
+    call->deadline = registry_->deadlines.emplace(Clock::now() + deadline, id);
+    call->has_deadline = true;
+    registry_->arm(registry_);
   }
   // The request pointer stays valid: `call` is in registry_->live until the plugin completes it.
   invoke(&call->request);
@@ -118,14 +142,13 @@ void CallTable::complete(bl_call_id id, bl_status status, std::string_view resul
     }
     call = std::move(it->second);
     registry_->live.erase(it);
+    // The timer stays armed; when it fires early it finds nothing due and re-arms for the next.
+    if (call->has_deadline) registry_->deadlines.erase(call->deadline);
+    call->has_deadline = false;
     if (registry_->live.empty()) registry_->drained.notify_all();
   }
   if (status < BL_OK || status > BL_UNCAUGHT_EXCEPTION) status = BL_INTERNAL;
   if (!call->answered.load(std::memory_order_acquire)) {
-    {
-      std::lock_guard lock(call->timer_mutex);
-      call->timer.cancel();
-    }
     call->answer(CallResult{status, status == BL_OK ? std::string(result) : std::string(),
                             std::string(message)});
   }

@@ -19,6 +19,7 @@
 #include "host/callback_gate.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <map>
 #include <unordered_map>
 
 namespace branchline::host {
@@ -76,14 +78,26 @@ class CallTable {
 
  private:
   struct Call;
-  // The live calls, shared with the deadline timers through weak references, so that a timer that
-  // fires while (or after) the table is destroyed finds nothing instead of a dangling table.
+  using Clock = std::chrono::steady_clock;
+  // The live calls and their deadlines, shared with the deadline timer through weak references,
+  // so that a timer that fires while (or after) the table is destroyed finds nothing instead of a
+  // dangling table. One timer per table, armed at the earliest deadline: starting a call whose
+  // deadline is not the earliest touches no timer (a per-call timer cost a timerfd syscall or a
+  // cross-thread wake-up on every call; see docs/performance.md).
   struct Registry {
+    explicit Registry(boost::asio::any_io_executor executor) : timer(std::move(executor)) {}
     mutable std::mutex mutex;
     std::condition_variable drained;
     std::unordered_map<bl_call_id, std::shared_ptr<Call>> live;
+    std::multimap<Clock::time_point, bl_call_id> deadlines;
+    boost::asio::steady_timer timer;     // guarded by mutex
+    Clock::time_point armed_for = Clock::time_point::max();
+    bool closed = false;
     std::shared_ptr<CallbackGate> gate = std::make_shared<CallbackGate>();
     void give_up(bl_call_id id, bl_status status, std::string_view why);
+    // With mutex held: arms the timer for the earliest deadline if it is not armed for it already.
+    void arm(const std::weak_ptr<Registry>& self);
+    void on_timer(const std::weak_ptr<Registry>& self);
   };
 
   boost::asio::any_io_executor timers_;
