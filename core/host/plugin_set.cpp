@@ -94,8 +94,13 @@ Checked check_one(const config::HostConfig& cfg, const config::PluginConfig& pc,
     c.status.state = PluginStatus::State::Failed;
     c.status.failure = LoadFailure::SettingsRejected;
     for (config::Diagnostic& d : rejected) {
-      d.message = "plugin '" + m.id + "': settings-rejected: " + d.message;
-      c.status.error += (c.status.error.empty() ? "" : "\n") + d.to_string();
+      // Built by appending: GCC 12 at -O3 warns falsely (-Wrestrict, GCC bug 105651) on the
+      // equivalent chain of operator+ that ends in the string being assigned.
+      std::string message = "plugin '";
+      message.append(m.id).append("': settings-rejected: ").append(d.message);
+      d.message = std::move(message);
+      if (!c.status.error.empty()) c.status.error += '\n';
+      c.status.error += d.to_string();
       c.problems.push_back(std::move(d));
     }
   }
