@@ -71,14 +71,15 @@ void CallTable::close() {
   registry_->gate->close();
   std::vector<std::shared_ptr<Call>> waiting;
   {
-    std::lock_guard lock(registry_->mutex);
-    for (auto& [id, call] : registry_->live) waiting.push_back(call);
-  }
-  {
+    // One critical section: a start() either happened before (its call is answered here) or
+    // sees `closed` and answers itself.
     std::lock_guard lock(registry_->mutex);
     registry_->closed = true;
+    for (auto& [id, call] : registry_->live) {
+      waiting.push_back(call);
+      call->has_deadline = false;
+    }
     registry_->deadlines.clear();
-    for (auto& call : waiting) call->has_deadline = false;
     registry_->timer.cancel();
   }
   for (auto& call : waiting) {
@@ -104,6 +105,11 @@ bl_call_id CallTable::start(std::string body, std::string context, std::chrono::
   call->request.context_length = call->context.size();
   {
     std::lock_guard lock(registry_->mutex);
+    if (registry_->closed) {
+      // The instance is shutting down: the plugin is not called any more.
+      call->answer(CallResult{BL_CANCELLED, {}, "the host is shutting down the plugin instance"});
+      return id;
+    }
     registry_->live.emplace(id, call);
     call->deadline = registry_->deadlines.emplace(Clock::now() + deadline, id);
     call->has_deadline = true;

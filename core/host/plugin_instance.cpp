@@ -60,6 +60,7 @@ struct PluginInstance::State : bl_host_ctx {
   // (the response, or shutdown answering BL_CANCELLED) calls done, so it runs exactly once.
   struct HttpPending {
     std::mutex mutex;
+    bool closed = false;  // shutdown answered everything; later requests are refused
     std::map<net::HttpClient::Id, std::pair<bl_http_done_fn, void*>> calls;
     std::optional<std::pair<bl_http_done_fn, void*>> take(const std::shared_ptr<net::HttpClient::Id>& id) {
       std::lock_guard lock(mutex);
@@ -94,6 +95,7 @@ struct PluginInstance::State : bl_host_ctx {
     std::map<net::HttpClient::Id, std::pair<bl_http_done_fn, void*>> all;
     {
       std::lock_guard lock(http_pending->mutex);
+      http_pending->closed = true;
       all.swap(http_pending->calls);
     }
     for (auto& [id, entry] : all) {
@@ -339,6 +341,7 @@ bl_status service_http_request(bl_host_ctx* ctx, const bl_http_request* request,
     });
   };
   std::lock_guard lock(s->http_pending->mutex);
+  if (s->http_pending->closed) return BL_UNAVAILABLE;  // the instance is shutting down
   if (s->http_pending->calls.size() >= s->config.max_http_in_flight) return BL_RESOURCE_EXHAUSTED;
   net::HttpClient::Id id = 0;
   std::string reason;

@@ -181,7 +181,10 @@ struct HttpClient::Impl {
           finish(std::move(t), BL_CANCELLED, "cancelled");
           continue;
         }
-        curl_multi_add_handle(multi, t->easy);
+        if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
+          finish(std::move(t), BL_INTERNAL, "the HTTP client could not start the transfer");
+          continue;
+        }
         active.emplace(id, std::move(t));
       }
       for (Id id : cancelling) {
@@ -269,9 +272,12 @@ bl_status HttpClient::start(HttpRequest request, const HttpPolicy& policy, Done 
   if (!host_allowed(host, policy.allowed_hosts))
     return refuse(BL_PERMISSION_DENIED, "host '" + host + "' is not in this plugin's http.allowed_hosts");
 
+  if (request.method == "GET" && !request.body.empty())
+    return refuse(BL_INVALID_ARGUMENT, "a GET request carries no body");
   auto t = std::make_unique<Transfer>();
   t->id = impl_->next_id++;
   t->easy = curl_easy_init();
+  if (t->easy == nullptr) return refuse(BL_INTERNAL, "the HTTP client is out of resources");
   t->url = std::move(request.url);
   t->request_body = std::move(request.body);
   t->max_response_bytes = policy.max_response_bytes;

@@ -64,8 +64,17 @@ class EventSinkLog final : public sdk::EventSinkPlugin {
         if (also_log_) host().log(BL_LOG_DEBUG, "event " + std::to_string(sequence) + " " + type);
       }
       if (!lines.empty()) {
-        write_all(lines);
-        if (::fsync(fd_) != 0) throw sdk::Error(BL_UNAVAILABLE, std::string("fsync failed: ") + std::strerror(errno));
+        // All of the batch or none of it: on a failed write or fsync (a full disk), cut the file
+        // back to where the batch began, so that its redelivery does not follow a half line.
+        off_t start = ::lseek(fd_, 0, SEEK_END);
+        try {
+          write_all(lines);
+          if (::fsync(fd_) != 0) throw sdk::Error(BL_UNAVAILABLE, std::string("fsync failed: ") + std::strerror(errno));
+        } catch (...) {
+          if (start >= 0 && ::ftruncate(fd_, start) != 0)
+            host().log(BL_LOG_ERROR, "event-sink-log: cannot cut back a failed batch in " + path_);
+          throw;
+        }
         last_sequence_ = highest;
       }
       return std::string("{}");

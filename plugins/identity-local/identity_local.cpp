@@ -25,7 +25,9 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -257,12 +259,13 @@ class IdentityLocal final : public sdk::IdentityPlugin {
         Key fresh(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), EVP_PKEY_free);
         if (!fresh) throw sdk::Error(BL_INTERNAL, "cannot generate a signing key");
         pem = write_key(fresh.get());
-        mode_t old = ::umask(077);
-        std::ofstream out(path, std::ios::trunc);
-        out << pem;
-        out.close();
-        ::umask(old);
-        if (!out) throw sdk::Error(BL_UNAVAILABLE, "cannot store the signing key in " + path);
+        // Created 0600 from the start (O_EXCL, no symlink followed): never readable by others,
+        // not even for a moment, and without touching the process-wide umask.
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        bool stored = fd >= 0 && ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) &&
+                      ::fsync(fd) == 0;
+        if (fd >= 0) ::close(fd);
+        if (!stored) throw sdk::Error(BL_UNAVAILABLE, "cannot store the signing key in " + path);
         host().log(BL_LOG_INFO, "identity-local made a new signing key in " + path);
       }
     }

@@ -264,9 +264,11 @@ class QueueLocal final : public sdk::QueuePlugin {
                                             {"worker_id", best->id},
                                             {"expires_in_ms", static_cast<std::int64_t>(offer_timeout_.count())}}));
     }
+    // Positions in one pass over the serving order (position_of per ticket would sort per ticket).
+    std::map<std::string, int> next_in_queue;
     for (const Ticket* ct : ordered()) {
       Ticket& t = tickets_.at(ct->id);
-      int position = position_of(t);
+      int position = ++next_in_queue[t.queue];
       if (position == t.last_position) continue;
       t.last_position = position;
       host().emit(BL_EVENT_QUEUE_POSITION,

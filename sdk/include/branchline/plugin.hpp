@@ -350,7 +350,9 @@ class EventSinkPlugin : public PluginBase {
 // A recording or a transcription stream is an object of the plugin's own class, made by open()
 // and owned by the helper: it is freed once its close call has completed (or after abort()).
 // write() runs on one media thread per object and must not block; the helper turns an exception
-// there into BL_INTERNAL.
+// there into BL_INTERNAL. The object's destructor runs on the thread that completes the close
+// call (or the host's thread, when close() completes it inline): complete from the plugin's own
+// worker, not from a thread the object owns and joins in its destructor.
 
 namespace detail {
 // Frees a media object once both its close() has returned and its close call has completed,

@@ -10,6 +10,12 @@
 namespace branchline::test {
 namespace {
 
+template <class Predicate>
+bool eventually_true(Predicate p) {
+  for (int i = 0; i < 500 && !p(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return p();
+}
+
 class Calls : public HostFixture {};
 
 TEST_F(Calls, AnswersFromThePluginsOwnThread) {
@@ -191,6 +197,47 @@ TEST_F(Calls, TableDeadlineThenLateCompletion) {
   EXPECT_EQ(answers.load(), 1);
   EXPECT_EQ(table.outstanding(), 0u);
   EXPECT_EQ(table.stray_completions(), 1u);
+}
+
+// After close(), a call is answered BL_CANCELLED without reaching the plugin.
+TEST_F(Calls, StartAfterCloseIsCancelledAndNeverInvoked) {
+  host::CallTable table(io_.get_executor());
+  table.close();
+  std::promise<host::CallResult> answer;
+  bool invoked = false;
+  table.start("{}", "{}", std::chrono::milliseconds(1000), io_.get_executor(),
+              [&](host::CallResult r) { answer.set_value(std::move(r)); },
+              [&](const bl_request*) { invoked = true; }, {});
+  EXPECT_EQ(answer.get_future().get().status, BL_CANCELLED);
+  EXPECT_FALSE(invoked);
+  EXPECT_EQ(table.outstanding(), 0u);
+}
+
+// Deadlines of many calls share one timer: each still fires on time, in order, and calls that
+// complete first leave no deadline behind.
+TEST_F(Calls, ManyDeadlinesShareOneTimer) {
+  host::CallTable table(io_.get_executor());
+  std::mutex mutex;
+  std::vector<int> order;
+  std::atomic<int> answered{0};
+  std::vector<bl_call_id> ids;
+  for (int i = 0; i < 6; ++i) {
+    // Started in reverse order of deadline: 60, 50, ... 10 ms; odd ones complete at once.
+    int ms = 60 - 10 * i;
+    ids.push_back(table.start("{}", "{}", std::chrono::milliseconds(ms), io_.get_executor(),
+                              [&, ms](host::CallResult r) {
+                                std::lock_guard lock(mutex);
+                                if (r.status == BL_DEADLINE_EXCEEDED) order.push_back(ms);
+                                ++answered;
+                              },
+                              [](const bl_request*) {}, {}));
+    if (i % 2 == 1) table.complete(ids.back(), BL_OK, "{}", "");
+  }
+  ASSERT_TRUE(eventually_true([&] { return answered.load() == 6; }));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(order, (std::vector<int>{20, 40, 60}));
+  for (bl_call_id id : ids) table.complete(id, BL_OK, "{}", "");
+  EXPECT_EQ(table.outstanding(), 0u);
 }
 
 }  // namespace

@@ -119,6 +119,7 @@ TEST(HttpClient, MalformedRequestsAreRefused) {
   EXPECT_EQ(refusal(client, {"GET", "https://a.example/", {{"Bad Name", "1"}}, "", {}}, p, &reason), BL_INVALID_ARGUMENT);
   EXPECT_EQ(refusal(client, {"G T", "https://a.example/", {}, "", {}}, p, &reason), BL_INVALID_ARGUMENT);
   EXPECT_EQ(refusal(client, {"GET", "not a url", {}, "", {}}, p, &reason), BL_INVALID_ARGUMENT);
+  EXPECT_EQ(refusal(client, {"GET", "https://a.example/", {}, "a body", {}}, p, &reason), BL_INVALID_ARGUMENT);
   EXPECT_EQ(refusal(client, {"GET", "https://user:pw@a.example/", {}, "", {}}, p, &reason), BL_INVALID_ARGUMENT);
   EXPECT_NE(reason.find("credentials in the URL"), std::string::npos);
   EXPECT_EQ(refusal(client, {"GET", "https://a.example/" + std::string(9000, 'a'), {}, "", {}}, p, &reason),
