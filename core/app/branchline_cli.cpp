@@ -2,8 +2,11 @@
 //   branchline config check [FILE]             check a configuration without running plugin code
 //   branchline plugins list --config FILE      load every configured plugin and report its status
 //   branchline plugins inspect LIB             the manifest and descriptor of one plugin binary
+//   branchline audit append --db PATH          append JSON lines from standard input to a ledger
+//   branchline audit verify --db PATH          check a ledger; names the first bad sequence number
 // Exit status 0 on success; 1 when something is wrong (each problem on its own line on stderr).
 #include "audit/audit_sink.hpp"
+#include "audit/ledger.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "host/load_error.hpp"
@@ -14,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <unistd.h>
@@ -158,6 +162,63 @@ int inspect(const std::string& library_path) {
   }
 }
 
+// JSON lines from standard input, each an object, appended in order; then one entry that records
+// the import itself, as the local operator did it.
+int audit_append(const std::string& db) {
+  std::unique_ptr<audit::Ledger> ledger;
+  try {
+    ledger = audit::Ledger::open(db);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  std::uint64_t first = 0, last = 0, count = 0, line_number = 0;
+  int rc = 0;
+  for (std::string line; std::getline(std::cin, line);) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(line, ec);
+    if (ec || !v.is_object()) {
+      std::cerr << "stdin:" << line_number << ": not a JSON object; nothing after it was appended\n";
+      rc = 1;
+      break;
+    }
+    try {
+      last = ledger->append_and_wait(std::move(v.as_object()));
+    } catch (const std::exception& e) {
+      std::cerr << "stdin:" << line_number << ": " << e.what() << "; nothing after it was appended\n";
+      rc = 1;
+      break;
+    }
+    if (first == 0) first = last;
+    ++count;
+  }
+  std::string user = std::getenv("USER") ? std::getenv("USER") : "uid-" + std::to_string(::getuid());
+  ledger->append_and_wait(json::object{
+      {"action", "audit.import"},
+      {"actor", json::object{{"principal", "local-operator:" + user}, {"role", "operator"}}},
+      {"resource", json::object{{"type", "ledger"}, {"id", db}}},
+      {"outcome", rc == 0 ? "success" : "partial"},
+      {"count", count}});
+  std::cout << "appended " << count << " entries";
+  if (count > 0) std::cout << " (sequence " << first << " to " << last << ")";
+  std::cout << "; ledger size " << ledger->size() << ", root " << audit::to_hex(ledger->root()) << "\n";
+  return rc;
+}
+
+int audit_verify(const std::string& db) {
+  audit::VerifyReport r = audit::verify_ledger(db);
+  if (r.intact) {
+    std::cout << db << ": intact: " << r.entries << " entries, " << r.heads_checked << " tree heads checked, root "
+              << audit::to_hex(r.root) << "\n";
+    return 0;
+  }
+  if (r.first_bad) std::cout << db << ": first bad sequence number " << *r.first_bad << ": " << r.problem << "\n";
+  else std::cout << db << ": " << r.problem << "\n";
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -185,10 +246,20 @@ int main(int argc, char** argv) {
   auto* inspect_cmd = plugins->add_subcommand("inspect", "Show the manifest and descriptor of one plugin binary");
   inspect_cmd->add_option("LIB", library, "path to the plugin's .so")->required();
 
+  auto* audit_cmd = app.add_subcommand("audit", "The audit ledger");
+  audit_cmd->require_subcommand(1);
+  std::string audit_db;
+  auto* append_cmd = audit_cmd->add_subcommand("append", "Append JSON lines from standard input (imports, tests)");
+  append_cmd->add_option("--db", audit_db, "ledger file")->required();
+  auto* verify_cmd = audit_cmd->add_subcommand("verify", "Check a ledger: exit 0 when intact, else name the first bad entry");
+  verify_cmd->add_option("--db", audit_db, "ledger file")->required();
+
   CLI11_PARSE(app, argc, argv);
   log::configure(log::Format::Auto, log::Level::Warn);
   if (check_cmd->parsed()) return config_check(check_file, skip_secrets);
   if (list_cmd->parsed()) return plugins_list(list_config, list_json, list_data_dir);
   if (inspect_cmd->parsed()) return inspect(library);
+  if (append_cmd->parsed()) return audit_append(audit_db);
+  if (verify_cmd->parsed()) return audit_verify(audit_db);
   return 1;
 }

@@ -53,17 +53,6 @@ std::string_view level_name(Level level) {
   return "info";
 }
 
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
-  return buf;
-}
 
 std::string redact_secrets(std::string_view message) {
   State& s = state();
@@ -137,14 +126,26 @@ void write(Level level, std::string_view component, std::string_view message) {
   auto out = logger();
   std::string clean = redact_secrets(message);
   if (s.json) {
-    out->info("{{\"time\":\"{}\",\"level\":\"{}\",\"component\":\"{}\",\"message\":\"{}\"}}", now_rfc3339(),
+    out->info("{{\"time\":\"{}\",\"level\":\"{}\",\"component\":\"{}\",\"message\":\"{}\"}}", log::utc_now_rfc3339(),
               level_name(level), json_escape(component), json_escape(clean));
   } else {
     // Human format: still one line per entry, with control characters escaped.
-    out->info("{} {:5} [{}] {}", now_rfc3339(), level_name(level), json_escape(component), json_escape(clean));
+    out->info("{} {:5} [{}] {}", log::utc_now_rfc3339(), level_name(level), json_escape(component), json_escape(clean));
   }
 }
 
 std::string redact(std::string_view text) { return redact_secrets(text); }
+
+std::string utc_now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
+  return buf;
+}
 
 }  // namespace branchline::log

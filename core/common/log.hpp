@@ -28,6 +28,9 @@ void add_secret(std::string_view secret);
 // go through write(), such as a command's error lines on standard error).
 std::string redact(std::string_view text);
 
+// Now, as RFC 3339 UTC with microseconds ("2026-11-24T10:00:00.123456Z"): log lines, audit entries.
+std::string utc_now_rfc3339();
+
 // Escapes text as the contents of a JSON string (without quotes), replacing invalid UTF-8 by U+FFFD.
 std::string json_escape(std::string_view text);
 

@@ -271,6 +271,29 @@ TEST_F(Executables, DaemonRunsOnTheEmbeddedDefault) {
   EXPECT_EQ(daemon.wait(), 0) << daemon.err();
 }
 
+TEST_F(Executables, AuditAppendAndVerifyFromTheCommandLine) {
+  fs::path db = dir_ / "ledger.db";
+  std::string out, err;
+  ASSERT_EQ(run({"/bin/sh", "-c",
+                 "printf '{\"action\":\"crm.lookup\"}\\n{\"action\":\"core.transfer\"}\\n' | " + kBin +
+                     "/branchline audit append --db " + db.string()},
+                &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("appended 2 entries (sequence 1 to 2); ledger size 3"), std::string::npos) << out;
+  EXPECT_EQ(run({kBin + "/branchline", "audit", "verify", "--db", db.string()}, &out), 0) << out;
+  EXPECT_NE(out.find("intact: 3 entries"), std::string::npos) << out;
+  // A bad line stops the import, says where, and is still recorded as a partial import.
+  EXPECT_EQ(run({"/bin/sh", "-c", "printf '{\"a\":1}\\n[1]\\n' | " + kBin + "/branchline audit append --db " + db.string()},
+                &out, &err),
+            1);
+  EXPECT_NE(err.find("stdin:2: not a JSON object"), std::string::npos) << err;
+  // Tampering is named.
+  EXPECT_EQ(run({"/bin/sh", "-c", "printf 'garbage' | dd of=" + db.string() + " bs=1 seek=4096 conv=notrunc 2>/dev/null; " +
+                 kBin + "/branchline audit verify --db " + db.string()}, &out),
+            1);
+}
+
 TEST_F(Executables, IdentityLocalStopsAProductionStart) {
   std::string config = read_file(std::string(BRANCHLINE_SOURCE_DIR) + "/config/branchline.yaml");
   config.replace(config.find("environment: development"), 24, "environment: production");
