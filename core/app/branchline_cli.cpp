@@ -83,7 +83,7 @@ int plugins_list(const std::string& file, bool as_json, std::string data_dir) {
   env.executor = io.get_executor();
   env.environment = cfg.environment;
   env.data_dir = data_dir;
-  env.audit = std::make_shared<audit::JsonLinesAuditSink>(fs::path(data_dir) / "audit.jsonl");
+  env.audit = audit::Ledger::open(fs::path(data_dir) / "audit.db");
   env.metrics = std::make_shared<telemetry::MetricsRegistry>();
   env.http = std::make_shared<net::HttpClient>(env.metrics);
   env.drain_timeout = cfg.drain_timeout;

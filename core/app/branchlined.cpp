@@ -12,6 +12,7 @@
 // "stopped". Exit status: 0 after an orderly shutdown, 2 for a configuration error, 3 when a
 // required plugin fails to start, 1 for anything else (another daemon holds the data directory).
 #include "audit/audit_sink.hpp"
+#include "audit/ledger.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "host/plugin_set.hpp"
@@ -145,7 +146,13 @@ int run(const std::string& config_file) {
 
   HealthFile health(data_dir / "run", cfg);
   health.write("starting", {});
-  auto audit_sink = std::make_shared<audit::JsonLinesAuditSink>(data_dir / "audit.jsonl");
+  std::shared_ptr<audit::AuditSink> audit_sink;
+  try {
+    audit_sink = audit::Ledger::open(data_dir / "audit.db");
+  } catch (const std::exception& e) {
+    log::error("host", std::string("cannot open the audit ledger: ") + e.what());
+    return kFailure;
+  }
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);

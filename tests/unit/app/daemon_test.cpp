@@ -2,6 +2,10 @@
 // `branchlined` starting, running degraded, refusing to start, and shutting down on SIGTERM.
 #include "process.hpp"
 
+#include "audit/ledger.hpp"
+
+#include <sqlite3.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -16,6 +20,21 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 const std::string kBin = BRANCHLINE_BIN_DIR;
+
+// Every entry of an audit ledger, as its canonical text, one per line (after verifying it).
+std::string ledger_text(const fs::path& db) {
+  EXPECT_TRUE(audit::verify_ledger(db).intact);
+  sqlite3* handle = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(handle, "SELECT canonical FROM entries ORDER BY seq", -1, &s, nullptr);
+    while (sqlite3_step(s) == SQLITE_ROW) out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))) + "\n";
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(handle);
+  return out;
+}
 const std::string kPlugins = TEST_PLUGIN_DIR;
 
 class Executables : public ::testing::Test {
@@ -156,7 +175,7 @@ TEST_F(Executables, DaemonRunsUntilSigtermAndShutsDownInOrder) {
   ASSERT_NE(second, std::string::npos) << log;
   ASSERT_NE(first, std::string::npos) << log;
   EXPECT_LT(second, first);
-  std::string audit = read_file(dir_ / "data/audit.jsonl");
+  std::string audit = ledger_text(dir_ / "data/audit.db");
   EXPECT_NE(audit.find("\"action\":\"plugin.load\""), std::string::npos);
   EXPECT_NE(audit.find("\"action\":\"host.stop\""), std::string::npos);
 }
@@ -230,7 +249,7 @@ TEST_F(Executables, PlantedSecretNeverAppearsInLogsOrErrors) {
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(), 0);
   std::string everything = daemon.err() + daemon.out() + read_file(dir_ / "data/run/health.json") +
-                           read_file(dir_ / "data/audit.jsonl");
+                           read_file(dir_ / "data/audit.db") + read_file(dir_ / "data/audit.db-wal");
   EXPECT_EQ(everything.find(secret), std::string::npos) << everything;
   // The plugin did leak it, twice per instance: proof that redaction, not luck, kept it out.
   EXPECT_NE(daemon.err().find("connecting with token [redacted]"), std::string::npos) << daemon.err();
