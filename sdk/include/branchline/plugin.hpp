@@ -237,10 +237,12 @@ class PluginBase {
 
 namespace detail {
 
-inline void run_call(const Host& host, const bl_request* request, void (*body)(void*, Call), void* self) {
-  Call call(host, request);
+// Runs body; an exception it throws completes `call` with its status (an Error's, else
+// BL_UNCAUGHT_EXCEPTION) instead of crossing the C boundary.
+template <class Body>
+void guarded(const Call& call, Body&& body) {
   try {
-    body(self, call);
+    body();
   } catch (const Error& e) {
     call.fail(e.status(), e.what());
   } catch (const std::exception& e) {
@@ -248,6 +250,11 @@ inline void run_call(const Host& host, const bl_request* request, void (*body)(v
   } catch (...) {
     call.fail(BL_UNCAUGHT_EXCEPTION, "unknown exception");
   }
+}
+
+inline void run_call(const Host& host, const bl_request* request, void (*body)(void*, Call), void* self) {
+  Call call(host, request);
+  guarded(call, [&] { body(self, call); });
 }
 
 // Wraps a member operation `void T::op(Call)` of the plugin class as a C table entry.
@@ -370,15 +377,7 @@ template <class T>
 void close_media(const Host& host, const bl_request* request, MediaHolder<T>* holder) {
   Call call(host, request);
   call.on_completed([holder] { holder->release(); });
-  try {
-    holder->object->close(call);
-  } catch (const Error& e) {
-    call.fail(e.status(), e.what());
-  } catch (const std::exception& e) {
-    call.fail(BL_UNCAUGHT_EXCEPTION, e.what());
-  } catch (...) {
-    call.fail(BL_UNCAUGHT_EXCEPTION, "unknown exception");
-  }
+  guarded(call, [&] { holder->object->close(call); });
   holder->release();
 }
 
