@@ -3,7 +3,15 @@
 //   branchline plugins list --config FILE      load every configured plugin and report its status
 //   branchline plugins inspect LIB             the manifest and descriptor of one plugin binary
 //   branchline audit append --db PATH          append JSON lines from standard input to a ledger
-//   branchline audit verify --db PATH          check a ledger; names the first bad sequence number
+//   branchline audit verify --db PATH [--key K] [--published FILE]
+//                                               check a ledger (and a published copy of its
+//                                               checkpoints); names the first bad sequence number
+//   branchline audit checkpoint --db PATH      the latest signed checkpoint
+//   branchline audit key --db PATH             the verifier key the ledger was created with
+//   branchline audit prove --db PATH --seq N [--tree-size M]
+//                                               inclusion proof of entry N, as JSON
+//   branchline audit consistency --db PATH --from-size A [--to-size B]
+//                                               consistency proof between two checkpoints, as JSON
 // Exit status 0 on success; 1 when something is wrong (each problem on its own line on stderr).
 #include "audit/audit_sink.hpp"
 #include "audit/ledger.hpp"
@@ -24,6 +32,7 @@
 
 #include <cstdio>
 #include <iomanip>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -203,20 +212,106 @@ int audit_append(const std::string& db) {
       {"count", count}});
   std::cout << "appended " << count << " entries";
   if (count > 0) std::cout << " (sequence " << first << " to " << last << ")";
-  std::cout << "; ledger size " << ledger->size() << ", root " << audit::to_hex(ledger->root()) << "\n";
+  std::cout << "; ledger size " << ledger->size() << ", root " << audit::to_base64(ledger->root()) << "\n";
   return rc;
 }
 
-int audit_verify(const std::string& db) {
-  audit::VerifyReport r = audit::verify_ledger(db);
+// A verifier key given on the command line: the key text itself, or a file holding it.
+std::optional<audit::NoteVerifier> read_key(const std::string& given, std::string& why) {
+  std::string text = given;
+  std::error_code ec;
+  if (given.find('+') == std::string::npos && fs::is_regular_file(given, ec)) {
+    std::ifstream in(given);
+    std::getline(in, text);
+  }
+  while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  return audit::NoteVerifier::parse(text, &why);
+}
+
+int audit_verify(const std::string& db, const std::string& key_text, const std::string& published) {
+  audit::VerifyOptions options;
+  if (!key_text.empty()) {
+    std::string why;
+    options.key = read_key(key_text, why);
+    if (!options.key) {
+      std::cerr << "--key: not a verifier key (" << why << ")\n";
+      return 2;
+    }
+  }
+  if (!published.empty()) options.published = published;
+  audit::VerifyReport r = audit::verify_ledger(db, options);
+  for (const auto& w : r.warnings) std::cerr << db << ": warning: " << w << "\n";
   if (r.intact) {
-    std::cout << db << ": intact: " << r.entries << " entries, " << r.heads_checked << " tree heads checked, root "
-              << audit::to_hex(r.root) << "\n";
+    std::cout << db << ": intact: " << r.entries << " entries, " << r.heads_checked << " tree heads and "
+              << r.checkpoints_checked << " signed checkpoints checked, root " << audit::to_base64(r.root) << "\n";
     return 0;
   }
   if (r.first_bad) std::cout << db << ": first bad sequence number " << *r.first_bad << ": " << r.problem << "\n";
   else std::cout << db << ": " << r.problem << "\n";
   return 1;
+}
+
+json::array hashes(const std::vector<audit::Hash>& proof) {
+  json::array out;
+  for (const auto& h : proof) out.emplace_back(audit::to_base64(h));
+  return out;
+}
+
+// The read-only commands: a reader, one operation, errors as one line on standard error.
+template <class Body>
+int with_reader(const std::string& db, Body body) {
+  try {
+    auto reader = audit::LedgerReader::open(db);
+    return body(*reader);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+}
+
+int audit_checkpoint(const std::string& db) {
+  return with_reader(db, [](audit::LedgerReader& r) {
+    auto note = r.latest_checkpoint();
+    if (!note) {
+      std::cerr << "the ledger has no checkpoint yet\n";
+      return 1;
+    }
+    std::cout << *note;
+    return 0;
+  });
+}
+
+int audit_key(const std::string& db) {
+  return with_reader(db, [](audit::LedgerReader& r) {
+    std::cout << r.verifier_key() << "\n";
+    return 0;
+  });
+}
+
+int audit_prove(const std::string& db, std::uint64_t seq, std::optional<std::uint64_t> tree_size) {
+  return with_reader(db, [&](audit::LedgerReader& r) {
+    audit::InclusionProof p = r.prove_inclusion(seq, tree_size);
+    json::object out{{"seq", p.seq},          {"leaf_index", p.seq - 1},
+                     {"tree_size", p.tree.size}, {"entry", p.entry},
+                     {"leaf_hash", audit::to_base64(p.leaf)}, {"proof", hashes(p.proof)},
+                     {"checkpoint", p.checkpoint}};
+    std::cout << json::serialize(out) << "\n";
+    return 0;
+  });
+}
+
+int audit_consistency(const std::string& db, std::uint64_t from, std::optional<std::uint64_t> to) {
+  return with_reader(db, [&](audit::LedgerReader& r) {
+    audit::ConsistencyProof p = r.prove_consistency(from, to);
+    json::object out{{"old_size", p.old_tree.size}, {"new_size", p.new_tree.size},
+                     {"proof", hashes(p.proof)},    {"old_checkpoint", p.old_checkpoint},
+                     {"new_checkpoint", p.new_checkpoint}};
+    std::cout << json::serialize(out) << "\n";
+    return 0;
+  });
 }
 
 }  // namespace
@@ -253,6 +348,24 @@ int main(int argc, char** argv) {
   append_cmd->add_option("--db", audit_db, "ledger file")->required();
   auto* verify_cmd = audit_cmd->add_subcommand("verify", "Check a ledger: exit 0 when intact, else name the first bad entry");
   verify_cmd->add_option("--db", audit_db, "ledger file")->required();
+  std::string verify_key, verify_published;
+  verify_cmd->add_option("--key", verify_key,
+                         "trusted verifier key (the text, or a file holding it); default: the one the ledger recorded");
+  verify_cmd->add_option("--published", verify_published, "a published copy of the checkpoints to check the ledger against");
+  auto* checkpoint_cmd = audit_cmd->add_subcommand("checkpoint", "Print the latest signed checkpoint");
+  checkpoint_cmd->add_option("--db", audit_db, "ledger file")->required();
+  auto* key_cmd = audit_cmd->add_subcommand("key", "Print the verifier key the ledger was created with");
+  key_cmd->add_option("--db", audit_db, "ledger file")->required();
+  std::uint64_t prove_seq = 0, tree_size = 0, from_size = 0, to_size = 0;
+  auto* prove_cmd = audit_cmd->add_subcommand("prove", "Inclusion proof of one entry in a signed checkpoint (JSON)");
+  prove_cmd->add_option("--db", audit_db, "ledger file")->required();
+  prove_cmd->add_option("--seq", prove_seq, "the entry's sequence number")->required();
+  auto* tree_size_opt = prove_cmd->add_option("--tree-size", tree_size, "the checkpoint's tree size (default: the latest)");
+  auto* consistency_cmd =
+      audit_cmd->add_subcommand("consistency", "Consistency proof between two signed checkpoints (JSON)");
+  consistency_cmd->add_option("--db", audit_db, "ledger file")->required();
+  consistency_cmd->add_option("--from-size", from_size, "the older checkpoint's tree size")->required();
+  auto* to_size_opt = consistency_cmd->add_option("--to-size", to_size, "the newer checkpoint's tree size (default: the latest)");
 
   CLI11_PARSE(app, argc, argv);
   log::configure(log::Format::Auto, log::Level::Warn);
@@ -260,6 +373,12 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) return plugins_list(list_config, list_json, list_data_dir);
   if (inspect_cmd->parsed()) return inspect(library);
   if (append_cmd->parsed()) return audit_append(audit_db);
-  if (verify_cmd->parsed()) return audit_verify(audit_db);
+  if (verify_cmd->parsed()) return audit_verify(audit_db, verify_key, verify_published);
+  if (checkpoint_cmd->parsed()) return audit_checkpoint(audit_db);
+  if (key_cmd->parsed()) return audit_key(audit_db);
+  if (prove_cmd->parsed())
+    return audit_prove(audit_db, prove_seq, tree_size_opt->count() ? std::optional(tree_size) : std::nullopt);
+  if (consistency_cmd->parsed())
+    return audit_consistency(audit_db, from_size, to_size_opt->count() ? std::optional(to_size) : std::nullopt);
   return 1;
 }

@@ -148,7 +148,13 @@ int run(const std::string& config_file) {
   health.write("starting", {});
   std::shared_ptr<audit::AuditSink> audit_sink;
   try {
-    audit_sink = audit::Ledger::open(data_dir / "audit.db");
+    audit::LedgerOptions ledger_options;
+    ledger_options.origin = cfg.audit.origin;
+    ledger_options.signing_key = cfg.audit.signing_key.empty() ? data_dir / "audit-signing.key" : cfg.audit.signing_key;
+    ledger_options.checkpoint_every = cfg.audit.checkpoint_every;
+    ledger_options.checkpoint_interval = cfg.audit.checkpoint_interval;
+    ledger_options.publish_to = cfg.audit.publish_to;
+    audit_sink = audit::Ledger::open(data_dir / "audit.db", ledger_options);
   } catch (const std::exception& e) {
     log::error("host", std::string("cannot open the audit ledger: ") + e.what());
     return kFailure;

@@ -1,35 +1,61 @@
 // ledger: the tamper-evident audit ledger (issue 4): every audit entry of the host and its
-// plugins, in an RFC 6962 Merkle tree, durable in SQLite.
+// plugins, in an RFC 6962 Merkle tree, durable in SQLite, with signed checkpoints.
 //
-// Contract (this step):
+// Contract:
 //  - append() gives the entry the next sequence number ("seq") and, when it has none, a "time"
 //    (RFC 3339 UTC, microseconds), serialises it canonically (RFC 8785), and acknowledges
 //    (done(BL_OK)) only once the entry, its leaf hash and the new tree head are committed in one
 //    SQLite transaction (WAL, synchronous=FULL). Appends that arrive while a commit runs share the
-//    next one (group commit); one writer thread does all writing.
+//    next one (group commit); one writer thread does all writing. A commit that fails (disk full,
+//    I/O error) answers every entry of its batch BL_UNAVAILABLE and leaves the tree as it was.
 //  - An entry that cannot be canonicalised (see canonical_json) is refused with
 //    BL_INVALID_ARGUMENT and takes no sequence number.
-//  - The tree head of every commit (size, root, the right frontier of complete subtrees) is kept,
-//    so roots are O(log n) to extend and every head can be checked later.
+//  - Every commit keeps its tree head (size, root, the right frontier of complete subtrees), and
+//    the hash of every complete subtree whose height is a multiple of kStoredLevelStride, so that a
+//    proof reads O(log n) hashes.
+//  - A signed checkpoint (checkpoint.hpp, Ed25519 signed note) is written in the same transaction
+//    as the commit that makes checkpoint_every entries since the last one, else once
+//    checkpoint_interval has passed since the last one and the tree has grown, and at close. Each
+//    checkpoint is then appended to `publish_to` (a file opened O_APPEND only, fsynced) when set.
+//  - The signing key is the Go note signer key text in `signing_key` (created 0600 when absent;
+//    the verifier key beside it in `<signing_key>.pub`). The ledger records its origin and
+//    verifier key at creation and refuses to open with another.
+//  - LedgerReader answers proofs, each in one read transaction together with the checkpoint it
+//    refers to (rekor#1055: a proof built outside the checkpoint's snapshot may not match it).
 //  - verify_ledger() reads a ledger without writing and names the first sequence number that is
-//    missing, altered or out of place, or the first tree head whose root does not match.
+//    missing, altered or out of place, or that follows the last tree head or checkpoint (stored, or
+//    from a published copy) whose root still matched.
 #pragma once
 
 #include "audit/audit_sink.hpp"
+#include "audit/checkpoint.hpp"
 #include "audit/merkle.hpp"
+#include "audit/signed_note.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace branchline::audit {
 
+inline constexpr unsigned kStoredLevelStride = 4;
+
+struct LedgerOptions {
+  std::string origin;                      // checkpoint origin; default "branchline/audit"
+  std::filesystem::path signing_key;       // default: <ledger dir>/audit-signing.key
+  std::uint64_t checkpoint_every = 1000;   // entries
+  std::chrono::milliseconds checkpoint_interval{1000};
+  std::filesystem::path publish_to;        // append-only copy of every checkpoint; empty: none
+};
+
 class Ledger final : public AuditSink {
  public:
-  // Opens (creating) the ledger. Throws std::runtime_error naming the file when it cannot.
-  static std::unique_ptr<Ledger> open(const std::filesystem::path& file);
-  ~Ledger() override;  // finishes queued appends, then stops the writer
+  // Opens (creating) the ledger. Throws std::runtime_error naming the file and the fix when it cannot.
+  static std::unique_ptr<Ledger> open(const std::filesystem::path& file, LedgerOptions options = {});
+  ~Ledger() override;  // finishes queued appends, writes a last checkpoint, then stops the writer
 
   void append(boost::json::object entry, std::function<void(bl_status)> done) override;
   // Appends and waits; returns the entry's sequence number, or throws std::invalid_argument /
@@ -38,7 +64,9 @@ class Ledger final : public AuditSink {
 
   std::uint64_t size() const;
   Hash root() const;
-  std::uint64_t commits() const;  // transactions so far (group commit: fewer than appends)
+  std::uint64_t commits() const;       // transactions so far (group commit: fewer than appends)
+  std::uint64_t checkpointed() const;  // tree size of the latest checkpoint
+  const NoteVerifier& verifier() const;
 
   struct Impl;
 
@@ -47,23 +75,75 @@ class Ledger final : public AuditSink {
   std::unique_ptr<Impl> impl_;
 };
 
+struct InclusionProof {
+  std::uint64_t seq = 0;          // the entry's sequence number; its leaf index is seq - 1
+  std::string entry;              // its canonical text
+  Hash leaf{};
+  std::vector<Hash> proof;
+  std::string checkpoint;         // the signed note of the tree the proof is for
+  Checkpoint tree;                // that note's body, parsed
+};
+
+struct ConsistencyProof {
+  std::string old_checkpoint, new_checkpoint;
+  Checkpoint old_tree, new_tree;
+  std::vector<Hash> proof;
+};
+
+// Read-only access for proofs and exports; safe beside a running writer (WAL readers).
+class LedgerReader {
+ public:
+  // Throws std::runtime_error when the file is absent or not a ledger.
+  static std::unique_ptr<LedgerReader> open(const std::filesystem::path& file);
+  ~LedgerReader();
+
+  std::string origin() const;
+  std::string verifier_key() const;             // as recorded at creation
+  std::optional<std::string> latest_checkpoint();  // signed note
+  // The inclusion proof of entry `seq` in the latest checkpoint (or the one of `tree_size`).
+  // Throws std::invalid_argument when no such checkpoint covers the entry.
+  InclusionProof prove_inclusion(std::uint64_t seq, std::optional<std::uint64_t> tree_size = std::nullopt);
+  // Between two checkpoints (the newer defaults to the latest).
+  ConsistencyProof prove_consistency(std::uint64_t old_size, std::optional<std::uint64_t> new_size = std::nullopt);
+
+  struct Impl;
+
+ private:
+  explicit LedgerReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct VerifyOptions {
+  std::optional<NoteVerifier> key;                 // trusted key; default: the one the ledger recorded
+  std::optional<std::filesystem::path> published;  // a published copy of the checkpoints to check against
+};
+
 struct VerifyReport {
   bool intact = false;
   std::uint64_t entries = 0;
   std::uint64_t heads_checked = 0;
+  std::uint64_t checkpoints_checked = 0;  // stored and published
   std::optional<std::uint64_t> first_bad;  // the first sequence number that is wrong
   std::string problem;                     // one line
+  std::vector<std::string> warnings;       // not tampering, but worth a look (a torn published tail)
   Hash root{};
 };
 
 // Checks a ledger file read-only. Never throws for a damaged ledger: the report says what is wrong.
-VerifyReport verify_ledger(const std::filesystem::path& file);
+VerifyReport verify_ledger(const std::filesystem::path& file, const VerifyOptions& options = {});
 
 // The right frontier of an RFC 6962 tree: the roots of its complete subtrees, by level. Appending
 // and taking the root are O(log n); root() equals merkle::root() over the same leaves.
 class Frontier {
  public:
-  void append(const Hash& leaf);
+  struct Completed {
+    unsigned level;
+    std::uint64_t index;  // the subtree covers leaves [index << level, (index + 1) << level)
+    Hash hash;
+  };
+  // Appends a leaf; when `completed` is given, adds the subtrees of height >= 1 that the leaf
+  // completed and whose height is a multiple of kStoredLevelStride.
+  void append(const Hash& leaf, std::vector<Completed>* completed = nullptr);
   Hash root() const;
   std::uint64_t size() const { return size_; }
   std::string serialize() const;  // size (8 bytes, big-endian) then the hashes present, low level first

@@ -4,21 +4,28 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <bit>
 
 namespace branchline::audit {
 namespace {
 
+// SHA-256 through one fetched EVP_MD and one context per thread: the implicit fetch behind
+// EVP_sha256() and a context allocation per hash cost more than the hash of 65 bytes itself.
 Hash sha256(std::uint8_t prefix, std::string_view a, std::string_view b = {}, bool with_prefix = true) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Context context;
   Hash out{};
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  if (with_prefix) EVP_DigestUpdate(ctx, &prefix, 1);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  EVP_DigestUpdate(ctx, b.data(), b.size());
+  EVP_DigestInit_ex(context.ctx, md, nullptr);
+  if (with_prefix) EVP_DigestUpdate(context.ctx, &prefix, 1);
+  EVP_DigestUpdate(context.ctx, a.data(), a.size());
+  EVP_DigestUpdate(context.ctx, b.data(), b.size());
   unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, out.data(), &length);
-  EVP_MD_CTX_free(ctx);
+  EVP_DigestFinal_ex(context.ctx, out.data(), &length);
   return out;
 }
 
@@ -34,33 +41,40 @@ Hash mth(std::span<const Hash> leaves) {
   return node_hash(mth(leaves.first(k)), mth(leaves.subspan(k)));
 }
 
-void path(std::span<const Hash> leaves, std::uint64_t m, std::vector<Hash>& out) {
-  if (leaves.size() <= 1) return;
-  std::uint64_t k = split(leaves.size());
+// PATH(m, D[begin:end])
+void path(const RangeHash& range, std::uint64_t m, std::uint64_t begin, std::uint64_t end, std::vector<Hash>& out) {
+  std::uint64_t n = end - begin;
+  if (n <= 1) return;
+  std::uint64_t k = split(n);
   if (m < k) {
-    path(leaves.first(k), m, out);
-    out.push_back(mth(leaves.subspan(k)));
+    path(range, m, begin, begin + k, out);
+    out.push_back(range(begin + k, end));
   } else {
-    path(leaves.subspan(k), m - k, out);
-    out.push_back(mth(leaves.first(k)));
+    path(range, m - k, begin + k, end, out);
+    out.push_back(range(begin, begin + k));
   }
 }
 
-// SUBPROOF(m, D[n], b)
-void subproof(std::uint64_t m, std::span<const Hash> leaves, bool whole, std::vector<Hash>& out) {
-  std::uint64_t n = leaves.size();
+// SUBPROOF(m, D[begin:end], whole)
+void subproof(const RangeHash& range, std::uint64_t m, std::uint64_t begin, std::uint64_t end, bool whole,
+              std::vector<Hash>& out) {
+  std::uint64_t n = end - begin;
   if (m == n) {
-    if (!whole) out.push_back(mth(leaves));
+    if (!whole) out.push_back(range(begin, end));
     return;
   }
   std::uint64_t k = split(n);
   if (m <= k) {
-    subproof(m, leaves.first(k), whole, out);
-    out.push_back(mth(leaves.subspan(k)));
+    subproof(range, m, begin, begin + k, whole, out);
+    out.push_back(range(begin + k, end));
   } else {
-    subproof(m - k, leaves.subspan(k), false, out);
-    out.push_back(mth(leaves.first(k)));
+    subproof(range, m - k, begin + k, end, false, out);
+    out.push_back(range(begin, begin + k));
   }
+}
+
+RangeHash in_memory(std::span<const Hash> leaves) {
+  return [leaves](std::uint64_t begin, std::uint64_t end) { return mth(leaves.subspan(begin, end - begin)); };
 }
 
 }  // namespace
@@ -73,16 +87,24 @@ Hash root(std::span<const Hash> leaves) { return mth(leaves); }
 
 std::optional<std::vector<Hash>> inclusion_proof(std::span<const Hash> leaves, std::uint64_t index, std::uint64_t size) {
   if (size > leaves.size() || index >= size) return std::nullopt;
+  return inclusion_proof(in_memory(leaves), index, size);
+}
+
+std::vector<Hash> inclusion_proof(const RangeHash& range, std::uint64_t index, std::uint64_t size) {
   std::vector<Hash> out;
-  path(leaves.first(size), index, out);
+  path(range, index, 0, size, out);
   return out;
 }
 
 std::optional<std::vector<Hash>> consistency_proof(std::span<const Hash> leaves, std::uint64_t old_size,
                                                    std::uint64_t new_size) {
   if (old_size == 0 || old_size > new_size || new_size > leaves.size()) return std::nullopt;
+  return consistency_proof(in_memory(leaves), old_size, new_size);
+}
+
+std::vector<Hash> consistency_proof(const RangeHash& range, std::uint64_t old_size, std::uint64_t new_size) {
   std::vector<Hash> out;
-  subproof(old_size, leaves.first(new_size), true, out);
+  subproof(range, old_size, 0, new_size, true, out);
   return out;
 }
 
@@ -157,6 +179,22 @@ std::optional<Hash> from_hex(std::string_view hex) {
     if (hi < 0 || lo < 0) return std::nullopt;
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
+  return out;
+}
+
+std::string to_base64(const Hash& hash) {
+  std::string out(44, '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), hash.data(), 32);
+  return out;
+}
+
+std::optional<Hash> from_base64(std::string_view text) {
+  if (text.size() != 44 || text[43] != '=' || text[42] == '=') return std::nullopt;
+  unsigned char buffer[33];
+  if (EVP_DecodeBlock(buffer, reinterpret_cast<const unsigned char*>(text.data()), 44) != 33) return std::nullopt;
+  Hash out;
+  std::copy(buffer, buffer + 32, out.begin());
+  if (to_base64(out) != text) return std::nullopt;  // refuses non-canonical trailing bits and stray characters
   return out;
 }
 

@@ -8,12 +8,14 @@
 // the iterative algorithms of RFC 9162 2.1.3.2 and 2.1.4.2 and take nothing on trust: wrong
 // sizes, indexes or proof lengths give false, never a crash.
 //
-// The generators here take the leaf hashes in memory (O(n) per root); the ledger keeps the
-// hashes of complete subtrees so that it needs only O(log n) of them (issue 4, next step).
+// The generators are written once, over a RangeHash: any source of the root of leaves
+// [begin, end). The in-memory overloads hash the leaves they are given (O(n)); the ledger answers
+// from the hashes of complete subtrees it stores, so its proofs read O(log n) of them.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +32,15 @@ Hash empty_root();
 
 // The root of the first `size` leaves (size <= leaves.size()).
 Hash root(std::span<const Hash> leaves);
+
+// The root of the leaves [begin, end), end > begin. The generators ask only for ranges that RFC
+// 6962 forms: a power-of-two run aligned to its size, or the rest of a tree after such a run.
+using RangeHash = std::function<Hash(std::uint64_t begin, std::uint64_t end)>;
+
+// PATH(index, D[size]) and PROOF(old_size, D[new_size]) over any RangeHash. The caller checks the
+// bounds (index < size; 0 < old_size <= new_size).
+std::vector<Hash> inclusion_proof(const RangeHash& range, std::uint64_t index, std::uint64_t size);
+std::vector<Hash> consistency_proof(const RangeHash& range, std::uint64_t old_size, std::uint64_t new_size);
 
 // The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 PATH), leaf to
 // root. nullopt when index >= size or size > leaves.size().
@@ -48,5 +59,7 @@ bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Ha
 
 std::string to_hex(const Hash& hash);
 std::optional<Hash> from_hex(std::string_view hex);
+std::string to_base64(const Hash& hash);  // standard alphabet, padded: as checkpoints write roots
+std::optional<Hash> from_base64(std::string_view text);
 
 }  // namespace branchline::audit

@@ -376,6 +376,14 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     for (const auto& d : dirs->value().as_array()) cfg.plugin_dirs.emplace_back(std::string(d.as_string()));
   if (auto drain = host.find("drain_timeout_ms"); drain != host.end())
     cfg.drain_timeout = std::chrono::milliseconds(drain->value().as_int64());
+  const json::object& audit = obj(root, "audit");
+  cfg.audit.origin = str(audit, "origin", "branchline/" + cfg.node_id);
+  cfg.audit.signing_key = str(audit, "signing_key", "");
+  cfg.audit.publish_to = str(audit, "publish_to", "");
+  if (auto every = audit.find("checkpoint_every"); every != audit.end())
+    cfg.audit.checkpoint_every = static_cast<std::uint64_t>(every->value().as_int64());
+  if (auto interval = audit.find("checkpoint_interval_ms"); interval != audit.end())
+    cfg.audit.checkpoint_interval = std::chrono::milliseconds(interval->value().as_int64());
 
   auto getenv = options.getenv ? options.getenv : [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());

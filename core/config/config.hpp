@@ -51,6 +51,15 @@ struct PluginConfig {
   std::string pointer;                          // "/plugins/<n>", for diagnostics
 };
 
+// The audit ledger's settings (`audit:`); see docs/audit.md. Empty paths take the defaults.
+struct AuditConfig {
+  std::string origin;                       // default "branchline/<node.id>"
+  std::filesystem::path signing_key;        // default <data_dir>/audit-signing.key
+  std::uint64_t checkpoint_every = 1000;
+  std::chrono::milliseconds checkpoint_interval{1000};
+  std::filesystem::path publish_to;         // append-only copy of the checkpoints; empty: none
+};
+
 struct HostConfig {
   std::string file;  // the file name used in diagnostics ("<embedded default>" for the default)
   std::string node_id;
@@ -61,6 +70,7 @@ struct HostConfig {
   std::string log_format = "auto";
   std::vector<std::filesystem::path> plugin_dirs;
   std::chrono::milliseconds drain_timeout{5000};
+  AuditConfig audit;
   std::vector<PluginConfig> plugins;
   YamlDocument document;  // the checked document with positions, for later diagnostics
 

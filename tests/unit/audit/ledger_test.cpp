@@ -7,6 +7,9 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -176,6 +179,220 @@ TEST_F(LedgerTest, ATruncatedFileIsReportedNotCrashedOn) {
   EXPECT_FALSE(r.intact);
   EXPECT_FALSE(r.problem.empty());
   EXPECT_FALSE(verify_ledger(dir_ / "absent.db").intact);
+}
+
+// ---- checkpoints and proofs ----
+
+std::vector<Hash> leaves_of(const fs::path& file) {
+  std::vector<Hash> out;
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT leaf FROM entries ORDER BY seq", -1, &s, nullptr);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    Hash h;
+    std::memcpy(h.data(), sqlite3_column_blob(s, 0), 32);
+    out.push_back(h);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_F(LedgerTest, CheckpointsAreSignedNotesThatTheRecordedKeyOpens) {
+  LedgerOptions options;
+  options.origin = "bank.example/audit";
+  options.checkpoint_every = 10;
+  auto ledger = Ledger::open(file_, options);
+  for (int i = 0; i < 25; ++i) ledger->append_and_wait(boost::json::object{{"action", "x"}, {"i", i}});
+  EXPECT_GE(ledger->checkpointed(), 20u);
+  ledger.reset();  // a last checkpoint at close
+  auto reader = LedgerReader::open(file_);
+  auto note = reader->latest_checkpoint();
+  ASSERT_TRUE(note);
+  // The verifier key written beside the signing key opens it.
+  std::string vkey = slurp(dir_ / "audit-signing.key.pub");
+  vkey.pop_back();
+  EXPECT_EQ(vkey, reader->verifier_key());
+  auto opened = open_note(*note, {*NoteVerifier::parse(vkey)});
+  ASSERT_TRUE(opened);
+  auto c = Checkpoint::parse(opened->text);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->origin, "bank.example/audit");
+  EXPECT_EQ(c->size, 25u);
+  EXPECT_EQ(c->root, root(leaves_of(file_)));
+  EXPECT_EQ(c->time.size(), 27u);
+  EXPECT_EQ(fs::status(dir_ / "audit-signing.key").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+}
+
+TEST_F(LedgerTest, ACheckpointIsWrittenAfterTheIntervalWithoutFurtherAppends) {
+  LedgerOptions options;
+  options.checkpoint_every = 1000000;
+  options.checkpoint_interval = std::chrono::milliseconds(50);
+  auto ledger = Ledger::open(file_, options);
+  ledger->append_and_wait(boost::json::object{{"action", "x"}});
+  for (int i = 0; i < 200 && ledger->checkpointed() != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(ledger->checkpointed(), 1u);
+}
+
+TEST_F(LedgerTest, InclusionProofsFromStoredHashesEqualTheReferenceAtEveryIndex) {
+  LedgerOptions options;
+  options.checkpoint_every = 1;  // a checkpoint at every commit, so every size below can be proven
+  {
+    auto ledger = Ledger::open(file_, options);
+    for (int i = 0; i < 70; ++i) ledger->append_and_wait(boost::json::object{{"action", "x"}, {"i", i}});
+  }
+  std::vector<Hash> leaves = leaves_of(file_);
+  auto reader = LedgerReader::open(file_);
+  for (std::uint64_t size : {1u, 16u, 17u, 33u, 64u, 70u}) {
+    for (std::uint64_t seq = 1; seq <= size; ++seq) {
+      InclusionProof p = reader->prove_inclusion(seq, size);
+      EXPECT_EQ(p.proof, *inclusion_proof(leaves, seq - 1, size)) << seq << "/" << size;
+      EXPECT_TRUE(verify_inclusion(p.leaf, seq - 1, size, p.proof, p.tree.root));
+      EXPECT_EQ(p.leaf, leaf_hash(p.entry));
+    }
+  }
+  EXPECT_EQ(reader->prove_inclusion(5).tree.size, 70u);  // the latest checkpoint by default
+  EXPECT_THROW(reader->prove_inclusion(71), std::invalid_argument);
+  EXPECT_THROW(reader->prove_inclusion(0), std::invalid_argument);
+  EXPECT_THROW(reader->prove_inclusion(1, 1000), std::invalid_argument);
+}
+
+TEST_F(LedgerTest, ConsistencyProofsBetweenCheckpointsEqualTheReference) {
+  LedgerOptions options;
+  options.checkpoint_every = 1;
+  {
+    auto ledger = Ledger::open(file_, options);
+    for (int i = 0; i < 40; ++i) ledger->append_and_wait(boost::json::object{{"action", "x"}, {"i", i}});
+  }
+  std::vector<Hash> leaves = leaves_of(file_);
+  auto reader = LedgerReader::open(file_);
+  for (std::uint64_t m = 1; m <= 40; ++m)
+    for (std::uint64_t n : {m, std::uint64_t{32}, std::uint64_t{40}}) {
+      if (n < m) continue;
+      ConsistencyProof p = reader->prove_consistency(m, n);
+      EXPECT_EQ(p.proof, *consistency_proof(leaves, m, n)) << m << "->" << n;
+      EXPECT_TRUE(verify_consistency(m, n, p.old_tree.root, p.new_tree.root, p.proof));
+    }
+  EXPECT_THROW(reader->prove_consistency(30, 20), std::invalid_argument);
+}
+
+TEST_F(LedgerTest, ProofsAreServedBesideARunningWriter) {
+  LedgerOptions options;
+  options.checkpoint_every = 8;
+  auto ledger = Ledger::open(file_, options);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) ledger->append_and_wait(boost::json::object{{"action", "x"}, {"i", i}});
+  });
+  while (ledger->checkpointed() < 64) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto reader = LedgerReader::open(file_);
+  for (int round = 0; round < 50; ++round) {
+    InclusionProof p = reader->prove_inclusion(3);
+    ASSERT_TRUE(verify_inclusion(p.leaf, 2, p.tree.size, p.proof, p.tree.root));
+  }
+  stop = true;
+  writer.join();
+}
+
+TEST_F(LedgerTest, ALedgerRefusesAnotherKeyOrOrigin) {
+  fill(3);
+  fs::rename(dir_ / "audit-signing.key", dir_ / "old.key");
+  try {
+    Ledger::open(file_);
+    ADD_FAILURE() << "opened with a new key";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not the key"), std::string::npos) << e.what();
+  }
+  fs::remove(dir_ / "audit-signing.key");
+  fs::rename(dir_ / "old.key", dir_ / "audit-signing.key");
+  LedgerOptions other;
+  other.origin = "another/origin";
+  EXPECT_THROW(Ledger::open(file_, other), std::runtime_error);
+  EXPECT_NO_THROW(Ledger::open(file_));
+}
+
+TEST_F(LedgerTest, EveryCheckpointIsPublishedAndVerifyChecksTheCopy) {
+  LedgerOptions options;
+  options.checkpoint_every = 10;
+  options.publish_to = dir_ / "published.checkpoints";
+  {
+    auto ledger = Ledger::open(file_, options);
+    for (int i = 0; i < 35; ++i) ledger->append_and_wait(boost::json::object{{"action", "x"}, {"i", i}});
+  }
+  PublishedCopy copy = split_published(slurp(options.publish_to));
+  EXPECT_EQ(copy.notes.size(), 4u);  // 10, 20, 30, and 35 at close
+  auto key = NoteVerifier::parse(LedgerReader::open(file_)->verifier_key());
+  VerifyReport r = verify_ledger(file_, {key, options.publish_to});
+  EXPECT_TRUE(r.intact) << r.problem;
+  EXPECT_EQ(r.checkpoints_checked, 8u);  // 4 stored, 4 published
+}
+
+TEST_F(LedgerTest, AForgerWhoRewritesEverythingIsCaughtByThePublishedCopy) {
+  LedgerOptions options;
+  options.checkpoint_every = 10;
+  options.publish_to = dir_ / "published.checkpoints";
+  {
+    auto ledger = Ledger::open(file_, options);
+    for (int i = 0; i < 40; ++i) ledger->append_and_wait(boost::json::object{{"action", "x"}, {"i", i}});
+  }
+  std::string published = slurp(options.publish_to);
+  // The forger has the database and the signing key, but not the published copy: they rebuild
+  // the whole ledger from entry 15 on with one entry changed, and re-sign.
+  std::vector<std::string> texts;
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open(file_.c_str(), &db);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT canonical FROM entries ORDER BY seq", -1, &s, nullptr);
+    while (sqlite3_step(s) == SQLITE_ROW) texts.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
+  fs::remove(file_);
+  fs::remove(file_.string() + "-wal");
+  fs::remove(file_.string() + "-shm");
+  {
+    LedgerOptions forged = options;
+    forged.publish_to.clear();
+    auto ledger = Ledger::open(file_, forged);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      boost::json::object e = boost::json::parse(texts[i]).as_object();
+      e.erase("seq");
+      if (i == 14) e["action"] = "forged";
+      ledger->append_and_wait(std::move(e));
+    }
+  }
+  EXPECT_TRUE(verify_ledger(file_).intact);  // consistent in itself
+  VerifyReport r = verify_ledger(file_, {std::nullopt, options.publish_to});
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.first_bad, 11u);  // after the published checkpoint of size 10, which still matches
+  EXPECT_NE(r.problem.find("published checkpoint of size 20"), std::string::npos) << r.problem;
+}
+
+TEST_F(LedgerTest, ACheckpointWithAWrongSignatureIsNamed) {
+  fill(20);
+  sql("UPDATE checkpoints SET note = replace(note, substr(note, length(note) - 6, 4), 'AAAA')");
+  VerifyReport r = verify_ledger(file_);
+  EXPECT_FALSE(r.intact);
+  EXPECT_NE(r.problem.find("not validly signed"), std::string::npos) << r.problem;
+}
+
+TEST_F(LedgerTest, AWrongStoredSubtreeHashIsNamed) {
+  fill(40);
+  sql("UPDATE subtrees SET hash = zeroblob(32) WHERE level = 4 AND idx = 1");
+  VerifyReport r = verify_ledger(file_);
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.first_bad, 17u);
+  EXPECT_THROW(LedgerReader::open(file_)->prove_inclusion(5), std::runtime_error);  // its path uses 17..32
 }
 
 }  // namespace

@@ -1,0 +1,171 @@
+// ledger_reader: proofs from a ledger's stored hashes, each in one read transaction with the
+// checkpoint it refers to. See ledger.hpp.
+#include "audit/ledger.hpp"
+#include "audit/sqlite_rows.hpp"
+
+#include <bit>
+
+namespace branchline::audit {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace sqlite_rows;
+
+// Hashes of any range of a ledger's leaves, read from its entries and stored subtrees.
+class StoredTree {
+ public:
+  StoredTree(sqlite3* db)
+      : leaf_(db, "SELECT leaf FROM entries WHERE seq = ?1"),
+        subtree_(db, "SELECT hash FROM subtrees WHERE level = ?1 AND idx = ?2") {}
+
+  Hash range(std::uint64_t begin, std::uint64_t end) {
+    std::uint64_t n = end - begin;
+    if (std::has_single_bit(n) && begin % n == 0) return subtree(static_cast<unsigned>(std::countr_zero(n)), begin / n);
+    std::uint64_t k = std::bit_floor(n - 1);
+    return node_hash(range(begin, begin + k), range(begin + k, end));
+  }
+
+ private:
+  Hash subtree(unsigned level, std::uint64_t index) {
+    if (level == 0) return read(leaf_, [&] { sqlite3_bind_int64(leaf_.s, 1, static_cast<sqlite3_int64>(index + 1)); },
+                                "leaf " + std::to_string(index + 1));
+    if (level % kStoredLevelStride == 0)
+      return read(subtree_,
+                  [&] {
+                    sqlite3_bind_int(subtree_.s, 1, static_cast<int>(level));
+                    sqlite3_bind_int64(subtree_.s, 2, static_cast<sqlite3_int64>(index));
+                  },
+                  "subtree " + std::to_string(level) + "/" + std::to_string(index));
+    return node_hash(subtree(level - 1, 2 * index), subtree(level - 1, 2 * index + 1));
+  }
+
+  template <class Bind>
+  Hash read(Statement& s, Bind bind, const std::string& what) {
+    s.reset();
+    bind();
+    std::optional<Hash> h;
+    if (sqlite3_step(s.s) == SQLITE_ROW) h = as_hash(blob(s.s, 0));
+    s.reset();
+    if (!h) throw std::runtime_error("the ledger lacks the hash of " + what + "; run `branchline audit verify`");
+    return *h;
+  }
+
+  Statement leaf_;
+  Statement subtree_;
+};
+
+}  // namespace
+
+// ---- LedgerReader ----
+
+struct LedgerReader::Impl {
+  fs::path file;
+  sqlite3* db = nullptr;
+  std::string origin;
+  std::optional<NoteVerifier> key;
+  ~Impl() { sqlite3_close(db); }
+
+  // Runs `body` in one read transaction (one snapshot of the ledger).
+  template <class Body>
+  auto snapshot(Body body) {
+    exec(db, file, "BEGIN");
+    try {
+      auto result = body();
+      exec(db, file, "COMMIT");
+      return result;
+    } catch (...) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  // The checkpoint of `size` (or the latest), verified with the recorded key.
+  std::pair<std::string, Checkpoint> checkpoint(std::optional<std::uint64_t> size) {
+    Statement s(db, size ? "SELECT note FROM checkpoints WHERE size = ?1"
+                         : "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1");
+    if (size) sqlite3_bind_int64(s.s, 1, static_cast<sqlite3_int64>(*size));
+    if (sqlite3_step(s.s) != SQLITE_ROW)
+      throw std::invalid_argument(size ? "there is no checkpoint of tree size " + std::to_string(*size)
+                                       : std::string("the ledger has no checkpoint yet"));
+    std::string note(text(s.s, 0));
+    std::string why;
+    auto opened = key ? open_note(note, {*key}, &why) : std::nullopt;
+    auto parsed = opened ? Checkpoint::parse(opened->text, &why) : std::nullopt;
+    if (!parsed) throw std::runtime_error("the stored checkpoint is not valid (" + why + "); run `branchline audit verify`");
+    return {note, *parsed};
+  }
+};
+
+LedgerReader::LedgerReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LedgerReader::~LedgerReader() = default;
+
+std::unique_ptr<LedgerReader> LedgerReader::open(const fs::path& file) {
+  auto impl = std::make_unique<Impl>();
+  impl->file = file;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw std::runtime_error("no audit ledger at " + file.string());
+  if (sqlite3_open_v2(file.c_str(), &impl->db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+    throw std::runtime_error("audit ledger " + file.string() + ": cannot open: " +
+                             (impl->db ? sqlite3_errmsg(impl->db) : "out of memory"));
+  sqlite3_busy_timeout(impl->db, 5000);
+  try {
+    impl->origin = meta(impl->db, "origin").value_or("");
+    if (auto vkey = meta(impl->db, "verifier_key")) impl->key = NoteVerifier::parse(*vkey);
+  } catch (const std::exception&) {
+    throw std::runtime_error(file.string() + " is not an audit ledger");
+  }
+  if (!impl->key) throw std::runtime_error(file.string() + " is not an audit ledger (it has no verifier key)");
+  return std::unique_ptr<LedgerReader>(new LedgerReader(std::move(impl)));
+}
+
+std::string LedgerReader::origin() const { return impl_->origin; }
+std::string LedgerReader::verifier_key() const { return impl_->key->encode(); }
+
+std::optional<std::string> LedgerReader::latest_checkpoint() {
+  try {
+    return impl_->snapshot([&] { return impl_->checkpoint(std::nullopt).first; });
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
+}
+
+InclusionProof LedgerReader::prove_inclusion(std::uint64_t seq, std::optional<std::uint64_t> tree_size) {
+  return impl_->snapshot([&] {
+    InclusionProof p;
+    std::tie(p.checkpoint, p.tree) = impl_->checkpoint(tree_size);
+    if (seq == 0 || seq > p.tree.size)
+      throw std::invalid_argument("entry " + std::to_string(seq) + " is not in the checkpoint of tree size " +
+                                  std::to_string(p.tree.size));
+    Statement entry(impl_->db, "SELECT canonical, leaf FROM entries WHERE seq = ?1");
+    sqlite3_bind_int64(entry.s, 1, static_cast<sqlite3_int64>(seq));
+    if (sqlite3_step(entry.s) != SQLITE_ROW) throw std::runtime_error("entry " + std::to_string(seq) + " is missing; run `branchline audit verify`");
+    p.seq = seq;
+    p.entry = text(entry.s, 0);
+    p.leaf = as_hash(blob(entry.s, 1)).value_or(Hash{});
+    StoredTree tree(impl_->db);
+    p.proof = inclusion_proof([&tree](std::uint64_t b, std::uint64_t e) { return tree.range(b, e); }, seq - 1, p.tree.size);
+    // Never hand out a proof that does not check: a damaged ledger is reported, not proven.
+    if (p.leaf != leaf_hash(p.entry) || !verify_inclusion(p.leaf, seq - 1, p.tree.size, p.proof, p.tree.root))
+      throw std::runtime_error("the ledger does not prove entry " + std::to_string(seq) +
+                               " against its checkpoint; run `branchline audit verify`");
+    return p;
+  });
+}
+
+ConsistencyProof LedgerReader::prove_consistency(std::uint64_t old_size, std::optional<std::uint64_t> new_size) {
+  return impl_->snapshot([&] {
+    ConsistencyProof p;
+    std::tie(p.old_checkpoint, p.old_tree) = impl_->checkpoint(old_size);
+    std::tie(p.new_checkpoint, p.new_tree) = impl_->checkpoint(new_size);
+    if (p.old_tree.size == 0 || p.old_tree.size > p.new_tree.size)
+      throw std::invalid_argument("a consistency proof goes from a smaller, non-empty tree to a larger one");
+    StoredTree tree(impl_->db);
+    p.proof = consistency_proof([&tree](std::uint64_t b, std::uint64_t e) { return tree.range(b, e); }, p.old_tree.size,
+                                p.new_tree.size);
+    if (!verify_consistency(p.old_tree.size, p.new_tree.size, p.old_tree.root, p.new_tree.root, p.proof))
+      throw std::runtime_error("the ledger does not prove its checkpoints consistent; run `branchline audit verify`");
+    return p;
+  });
+}
+
+}  // namespace branchline::audit

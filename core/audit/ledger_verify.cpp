@@ -1,0 +1,226 @@
+// ledger_verify: verify_ledger(), a read-only check of every entry, stored hash, tree head and
+// checkpoint (and optionally a published copy of the checkpoints). See ledger.hpp.
+#include "audit/ledger.hpp"
+#include "audit/sqlite_rows.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace branchline::audit {
+
+namespace fs = std::filesystem;
+using namespace sqlite_rows;
+
+// ---- verification ----
+
+namespace {
+
+// Something the entries must reproduce: a stored tree head, or a signed checkpoint.
+// A tree head is compared by its frontier (no hashing: the frontier determines the root); only
+// the last one's root is also checked, since opening the ledger uses it.
+struct Anchor {
+  std::uint64_t size;
+  Hash root;
+  std::string what;      // "the tree head of size N", "a published checkpoint of size N"
+  std::string frontier;  // tree heads only
+  bool last_head = false;
+  int trust = 0;         // 0 a tree head, 1 a stored checkpoint, 2 a published copy's checkpoint
+};
+
+// The sequence number an entry carries, read from its canonical text without a full parse:
+// canonical JSON has no white space, so the top-level member "seq" is found by skipping values.
+std::optional<std::uint64_t> own_seq(std::string_view canonical) {
+  std::size_t i = 0, n = canonical.size();
+  if (n < 2 || canonical[0] != '{') return std::nullopt;
+  ++i;
+  auto skip_string = [&]() -> bool {
+    if (i >= n || canonical[i] != '"') return false;
+    for (++i; i < n; ++i) {
+      if (canonical[i] == '\\') ++i;
+      else if (canonical[i] == '"') return ++i, true;
+    }
+    return false;
+  };
+  while (i < n && canonical[i] != '}') {
+    std::size_t key_start = i;
+    if (!skip_string() || i >= n || canonical[i] != ':') return std::nullopt;
+    bool is_seq = canonical.substr(key_start, i - key_start) == "\"seq\"";
+    ++i;
+    std::size_t value_start = i;
+    int depth = 0;
+    while (i < n) {
+      char c = canonical[i];
+      if (c == '"') {
+        if (!skip_string()) return std::nullopt;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      else if (c == '}' || c == ']') {
+        if (depth == 0) break;
+        --depth;
+      } else if (c == ',' && depth == 0) break;
+      ++i;
+    }
+    if (is_seq) {
+      std::string_view digits = canonical.substr(value_start, i - value_start);
+      std::uint64_t v = 0;
+      if (digits.empty() || digits.size() > 19 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+      for (char c : digits) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+      }
+      return v;
+    }
+    if (i < n && canonical[i] == ',') ++i;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
+  VerifyReport report;
+  sqlite3* db = nullptr;
+  struct Close {
+    sqlite3*& db;
+    ~Close() { sqlite3_close(db); }
+  } close_db{db};
+  auto fail = [&](std::optional<std::uint64_t> seq, std::string why) {
+    report.intact = false;
+    report.first_bad = seq;
+    report.problem = std::move(why);
+    return report;
+  };
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return fail(std::nullopt, "no ledger at " + file.string());
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+    return fail(std::nullopt, std::string("cannot open the ledger: ") + (db ? sqlite3_errmsg(db) : "out of memory"));
+
+  Frontier frontier;
+  try {
+    exec(db, file, "BEGIN");  // one snapshot, even beside a running writer
+    // The trusted key: the one given, else the one the ledger recorded.
+    std::optional<NoteVerifier> key = options.key;
+    std::string origin = meta(db, "origin").value_or("");
+    if (!key) {
+      auto recorded = meta(db, "verifier_key");
+      if (recorded) key = NoteVerifier::parse(*recorded);
+      if (!key) return fail(std::nullopt, "the ledger has no verifier key recorded and none was given");
+    }
+
+    std::vector<Anchor> anchors;
+    {
+      Statement heads(db, "SELECT size, root, frontier FROM heads ORDER BY size");
+      while (sqlite3_step(heads.s) == SQLITE_ROW) {
+        auto root = as_hash(blob(heads.s, 1));
+        std::uint64_t size = static_cast<std::uint64_t>(sqlite3_column_int64(heads.s, 0));
+        if (!root) return fail(size, "the tree head of size " + std::to_string(size) + " is damaged");
+        anchors.push_back({size, *root, "the tree head of size " + std::to_string(size), std::string(blob(heads.s, 2)), false, 0});
+      }
+      if (!anchors.empty()) anchors.back().last_head = true;
+    }
+    auto add_checkpoint = [&](const std::string& note, const std::string& where, int trust) -> std::optional<std::string> {
+      std::string why;
+      auto opened = open_note(note, {*key}, &why);
+      if (!opened) return where + " checkpoint is not validly signed by " + key->name + ": " + why;
+      auto c = Checkpoint::parse(opened->text, &why);
+      if (!c) return where + " checkpoint is malformed: " + why;
+      if (!origin.empty() && c->origin != origin)
+        return where + " checkpoint of size " + std::to_string(c->size) + " names origin \"" + c->origin +
+               "\", not this ledger's \"" + origin + "\"";
+      anchors.push_back({c->size, c->root, where + " checkpoint of size " + std::to_string(c->size), {}, false, trust});
+      ++report.checkpoints_checked;
+      return std::nullopt;
+    };
+    {
+      Statement checkpoints(db, "SELECT size, note FROM checkpoints ORDER BY size");
+      while (sqlite3_step(checkpoints.s) == SQLITE_ROW)
+        if (auto problem = add_checkpoint(std::string(text(checkpoints.s, 1)), "the stored", 1))
+          return fail(std::nullopt, *problem);
+    }
+    if (options.published) {
+      std::ifstream in(*options.published, std::ios::binary);
+      if (!in) return fail(std::nullopt, "cannot read the published checkpoints " + options.published->string());
+      std::stringstream content;
+      content << in.rdbuf();
+      PublishedCopy copy = split_published(content.str());
+      if (copy.torn_tail) report.warnings.push_back("the published copy ends in an incomplete checkpoint (ignored)");
+      if (copy.notes.empty()) report.warnings.push_back("the published copy holds no checkpoint");
+      for (const std::string& note : copy.notes)
+        if (auto problem = add_checkpoint(note, "a published", 2)) return fail(std::nullopt, *problem);
+    }
+    std::stable_sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) { return a.size < b.size; });
+
+    Statement entries(db, "SELECT seq, canonical, leaf FROM entries ORDER BY seq");
+    Statement subtree(db, "SELECT hash FROM subtrees WHERE level = ?1 AND idx = ?2");
+    std::vector<Frontier::Completed> completed;
+    std::size_t next_anchor = 0;
+    // The size of the last anchor that matched, by trust: a forger who rewrote the database made
+    // its own tree heads and checkpoints match, so a published checkpoint that fails counts only
+    // published checkpoints before it as good.
+    std::uint64_t last_good[3] = {0, 0, 0};
+    std::uint64_t first_bad_after = 0;
+    std::optional<std::string> problem;
+    auto check_anchors = [&]() {
+      while (next_anchor < anchors.size() && anchors[next_anchor].size == frontier.size()) {
+        const Anchor& a = anchors[next_anchor];
+        bool head = !a.frontier.empty();
+        bool matches = head ? a.frontier == frontier.serialize() && (!a.last_head || a.root == frontier.root())
+                            : a.root == frontier.root();
+        if (!matches) {
+          first_bad_after = last_good[a.trust];
+          problem = a.what + " does not match the entries: an entry after " + std::to_string(first_bad_after) +
+                    " was changed together with its leaf hash, or the record of the tree was";
+          return;
+        }
+        for (int t = 0; t <= a.trust; ++t) last_good[t] = a.size;
+        if (head) ++report.heads_checked;
+        ++next_anchor;
+      }
+    };
+    check_anchors();  // anchors of size 0 (none are written, but a forged one is caught)
+    if (problem) return fail(1, *problem);
+    std::uint64_t expected = 1;
+    for (int rc = sqlite3_step(entries.s); rc != SQLITE_DONE; rc = sqlite3_step(entries.s), ++expected) {
+      if (rc != SQLITE_ROW) return fail(expected, std::string("cannot read entry: ") + sqlite3_errmsg(db));
+      std::uint64_t seq = static_cast<std::uint64_t>(sqlite3_column_int64(entries.s, 0));
+      if (seq != expected) return fail(expected, "entry " + std::to_string(expected) + " is missing");
+      std::string_view canonical = text(entries.s, 1);
+      auto leaf = as_hash(blob(entries.s, 2));
+      Hash computed = leaf_hash(canonical);
+      if (!leaf || *leaf != computed)
+        return fail(seq, "entry " + std::to_string(seq) + " was altered: its text no longer matches its leaf hash");
+      if (own_seq(canonical) != seq)
+        return fail(seq, "entry " + std::to_string(seq) + " is out of place: it carries another sequence number");
+      completed.clear();
+      frontier.append(computed, &completed);
+      for (const auto& c : completed) {
+        subtree.reset();
+        sqlite3_bind_int(subtree.s, 1, static_cast<int>(c.level));
+        sqlite3_bind_int64(subtree.s, 2, static_cast<sqlite3_int64>(c.index));
+        std::optional<Hash> stored;
+        if (sqlite3_step(subtree.s) == SQLITE_ROW) stored = as_hash(blob(subtree.s, 0));
+        if (stored != c.hash) {
+          std::uint64_t first = (c.index << c.level) + 1;
+          return fail(first, "the stored hash of entries " + std::to_string(first) + " to " + std::to_string(seq) +
+                                 " is " + (stored ? "wrong" : "missing") + ": proofs over them would fail");
+        }
+      }
+      check_anchors();
+      if (problem) return fail(first_bad_after + 1, *problem);
+    }
+    if (next_anchor < anchors.size())
+      return fail(frontier.size() + 1, "entries from " + std::to_string(frontier.size() + 1) + " on are missing: " +
+                                           anchors[next_anchor].what + " covers them");
+    exec(db, file, "COMMIT");
+  } catch (const std::exception& e) {
+    return fail(std::nullopt, std::string("cannot read the ledger: ") + e.what());
+  }
+  report.intact = true;
+  report.entries = frontier.size();
+  report.root = frontier.root();
+  return report;
+}
+
+}  // namespace branchline::audit
