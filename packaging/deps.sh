@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Branchline needs to build and test, if any is missing.
-# Non-interactive; needs root (or sudo). Used by ./packaging/quickstart.sh and ./tests/run.sh.
+# Non-interactive; needs root (or sudo). Used by ./packaging/quickstart.sh and, with --tests (the
+# peers and tools only the tests use), by ./tests/run.sh.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,11 @@ packages=(
   libyaml-cpp-dev libvalijson-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+if [ "${1:-}" = "--tests" ]; then
+  # golang-go + golang-golang-x-mod-dev: the independent Go check of the audit ledger's output
+  # (tools/verify-export); python3: small JSON edits in test scripts.
+  packages+=(golang-go golang-golang-x-mod-dev python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

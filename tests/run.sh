@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-./packaging/deps.sh
+./packaging/deps.sh --tests
 build="${BRANCHLINE_BUILD_DIR:-$root/build}"
 start=$(date +%s)
 cmake -S . -B "$build" -G Ninja -DBRANCHLINE_WERROR=ON

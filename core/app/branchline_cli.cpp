@@ -10,6 +10,8 @@
 //   branchline audit key --db PATH             the verifier key the ledger was created with
 //   branchline audit prove --db PATH --seq N [--tree-size M]
 //                                               inclusion proof of entry N, as JSON
+//   branchline audit export --db PATH [--from T] [--to T]
+//                                               entries with their inclusion proofs, JSON lines
 //   branchline audit consistency --db PATH --from-size A [--to-size B]
 //                                               consistency proof between two checkpoints, as JSON
 // Exit status 0 on success; 1 when something is wrong (each problem on its own line on stderr).
@@ -303,6 +305,50 @@ int audit_prove(const std::string& db, std::uint64_t seq, std::optional<std::uin
   });
 }
 
+// "2026-11-01", "2026-11-01T10:00:00Z" or with a fraction, as the ledger writes times
+// ("2026-11-01T10:00:00.000000Z"), so that they compare as text. UTC only.
+std::optional<std::string> ledger_time(const std::string& t) {
+  auto digits = [&](std::size_t at, std::size_t n) {
+    for (std::size_t i = at; i < at + n; ++i)
+      if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
+    return true;
+  };
+  if (t.empty()) return t;
+  if (!digits(0, 4) || t.size() < 10 || t[4] != '-' || !digits(5, 2) || t[7] != '-' || !digits(8, 2)) return std::nullopt;
+  if (t.size() == 10) return t + "T00:00:00.000000Z";
+  if (t.size() < 20 || t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) || t[16] != ':' ||
+      !digits(17, 2) || t.back() != 'Z')
+    return std::nullopt;
+  std::string fraction = t.substr(19, t.size() - 20);
+  if (!fraction.empty() && (fraction[0] != '.' || fraction.size() > 7 || !digits(20, fraction.size() - 1)))
+    return std::nullopt;
+  fraction = fraction.empty() ? "" : fraction.substr(1);
+  return t.substr(0, 19) + "." + fraction + std::string(6 - fraction.size(), '0') + "Z";
+}
+
+int audit_export(const std::string& db, const std::string& from_text, const std::string& to_text) {
+  auto from = ledger_time(from_text), to = ledger_time(to_text);
+  if (!from || !to) {
+    std::cerr << "--from/--to: give a UTC time as 2026-11-01 or 2026-11-01T10:00:00Z\n";
+    return 2;
+  }
+  return with_reader(db, [&](audit::LedgerReader& r) {
+    std::uint64_t count = r.export_entries(
+        *from, *to,
+        [&](const std::string& note) {
+          std::cout << json::serialize(json::object{{"checkpoint", note}, {"from", *from}, {"to", *to}}) << "\n";
+        },
+        [](const audit::LedgerReader::ExportedEntry& e) {
+          std::cout << json::serialize(json::object{
+                           {"seq", e.seq}, {"entry", json::string(e.canonical)}, {"proof", hashes(e.proof)}})
+                    << "\n";
+        });
+    std::cout.flush();
+    std::cerr << "exported " << count << " entries\n";
+    return std::cout ? 0 : 1;
+  });
+}
+
 int audit_consistency(const std::string& db, std::uint64_t from, std::optional<std::uint64_t> to) {
   return with_reader(db, [&](audit::LedgerReader& r) {
     audit::ConsistencyProof p = r.prove_consistency(from, to);
@@ -361,6 +407,12 @@ int main(int argc, char** argv) {
   prove_cmd->add_option("--db", audit_db, "ledger file")->required();
   prove_cmd->add_option("--seq", prove_seq, "the entry's sequence number")->required();
   auto* tree_size_opt = prove_cmd->add_option("--tree-size", tree_size, "the checkpoint's tree size (default: the latest)");
+  std::string export_from, export_to;
+  auto* export_cmd = audit_cmd->add_subcommand(
+      "export", "Entries with their inclusion proofs in the latest checkpoint, as JSON lines (for an examiner)");
+  export_cmd->add_option("--db", audit_db, "ledger file")->required();
+  export_cmd->add_option("--from", export_from, "first time included (UTC: 2026-11-01 or 2026-11-01T10:00:00Z)");
+  export_cmd->add_option("--to", export_to, "first time excluded");
   auto* consistency_cmd =
       audit_cmd->add_subcommand("consistency", "Consistency proof between two signed checkpoints (JSON)");
   consistency_cmd->add_option("--db", audit_db, "ledger file")->required();
@@ -378,6 +430,7 @@ int main(int argc, char** argv) {
   if (key_cmd->parsed()) return audit_key(audit_db);
   if (prove_cmd->parsed())
     return audit_prove(audit_db, prove_seq, tree_size_opt->count() ? std::optional(tree_size) : std::nullopt);
+  if (export_cmd->parsed()) return audit_export(audit_db, export_from, export_to);
   if (consistency_cmd->parsed())
     return audit_consistency(audit_db, from_size, to_size_opt->count() ? std::optional(to_size) : std::nullopt);
   return 1;

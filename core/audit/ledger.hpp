@@ -106,6 +106,19 @@ class LedgerReader {
   // Between two checkpoints (the newer defaults to the latest).
   ConsistencyProof prove_consistency(std::uint64_t old_size, std::optional<std::uint64_t> new_size = std::nullopt);
 
+  // An examiner's export: the latest checkpoint, then every entry it covers whose "time" is in
+  // [from, to) (RFC 3339 text; empty means unbounded), each with its inclusion proof in that
+  // checkpoint; all in one read transaction. Entries newer than the latest checkpoint are left
+  // out (the next checkpoint is at most checkpoint_interval away). Returns the entries written.
+  struct ExportedEntry {
+    std::uint64_t seq;
+    std::string_view canonical;
+    const std::vector<Hash>& proof;
+  };
+  std::uint64_t export_entries(const std::string& from, const std::string& to,
+                               const std::function<void(const std::string& checkpoint)>& on_checkpoint,
+                               const std::function<void(const ExportedEntry&)>& on_entry);
+
   struct Impl;
 
  private:

@@ -168,4 +168,33 @@ ConsistencyProof LedgerReader::prove_consistency(std::uint64_t old_size, std::op
   });
 }
 
+std::uint64_t LedgerReader::export_entries(const std::string& from, const std::string& to,
+                                          const std::function<void(const std::string&)>& on_checkpoint,
+                                          const std::function<void(const ExportedEntry&)>& on_entry) {
+  return impl_->snapshot([&] {
+    auto [note, tree] = impl_->checkpoint(std::nullopt);
+    on_checkpoint(note);
+    // RFC 3339 UTC times with the same precision compare as text.
+    Statement rows(impl_->db,
+                   "SELECT seq, canonical FROM entries WHERE seq <= ?1"
+                   " AND (?2 = '' OR json_extract(canonical, '$.time') >= ?2)"
+                   " AND (?3 = '' OR json_extract(canonical, '$.time') < ?3) ORDER BY seq");
+    sqlite3_bind_int64(rows.s, 1, static_cast<sqlite3_int64>(tree.size));
+    sqlite3_bind_text(rows.s, 2, from.data(), static_cast<int>(from.size()), SQLITE_STATIC);
+    sqlite3_bind_text(rows.s, 3, to.data(), static_cast<int>(to.size()), SQLITE_STATIC);
+    StoredTree stored(impl_->db);
+    RangeHash range = [&stored](std::uint64_t b, std::uint64_t e) { return stored.range(b, e); };
+    std::uint64_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
+      std::uint64_t seq = static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0));
+      std::vector<Hash> proof = inclusion_proof(range, seq - 1, tree.size);
+      on_entry({seq, text(rows.s, 1), proof});
+      ++count;
+    }
+    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
+    return count;
+  });
+}
+
 }  // namespace branchline::audit
