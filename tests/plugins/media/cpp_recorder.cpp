@@ -6,15 +6,37 @@
 #include <branchline_plugin_info.h>
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace {
 
 using namespace branchline::sdk;
 
+// The threads that complete closes later. The plugin joins them when it is destroyed: the host
+// unloads the library after destroy, and a thread still returning through this code would crash.
+class Workers {
+ public:
+  template <class F>
+  void spawn(F f) {
+    std::lock_guard lock(mutex_);
+    threads_.emplace_back(std::move(f));
+  }
+  ~Workers() {
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;
+};
+
 class MemoryRecording final : public Recording {
  public:
-  MemoryRecording(std::string id, bool complete_later) : id_(std::move(id)), complete_later_(complete_later) {}
+  MemoryRecording(std::string id, bool complete_later, std::shared_ptr<Workers> workers)
+      : id_(std::move(id)), complete_later_(complete_later), workers_(std::move(workers)) {}
   bl_status write(const bl_media_packet& packet) override {
     if (packet.size > 65536) return BL_INVALID_ARGUMENT;
     for (size_t i = 0; i < packet.size; ++i) hash_ = (hash_ ^ packet.data[i]) * 1099511628211ull;
@@ -30,15 +52,16 @@ class MemoryRecording final : public Recording {
       call.ok(result);
       return;
     }
-    std::thread([call, result] {
+    workers_->spawn([call, result] {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       call.ok(result);
-    }).detach();
+    });
   }
 
  private:
   std::string id_;
   bool complete_later_;
+  std::shared_ptr<Workers> workers_;
   uint64_t hash_ = 1469598103934665603ull;
   size_t bytes_ = 0, packets_ = 0;
 };
@@ -50,11 +73,12 @@ class CppRecorder final : public RecordingPlugin {
   }
   std::unique_ptr<Recording> open(std::string_view id, std::string_view metadata) override {
     if (metadata.find("\"tracks\"") == std::string_view::npos) throw Error(BL_INVALID_ARGUMENT, "no tracks");
-    return std::make_unique<MemoryRecording>(std::string(id), complete_later_);
+    return std::make_unique<MemoryRecording>(std::string(id), complete_later_, workers_);
   }
 
  private:
   bool complete_later_ = false;
+  std::shared_ptr<Workers> workers_ = std::make_shared<Workers>();
 };
 
 }  // namespace
