@@ -12,6 +12,11 @@
 //                                               inclusion proof of entry N, as JSON
 //   branchline audit export --db PATH [--from T] [--to T]
 //                                               entries with their inclusion proofs, JSON lines
+//   branchline audit hold --db PATH (--customer C | --consultation K | --from T --to T) --reason R
+//   branchline audit release --db PATH --hold N --reason R
+//   branchline audit erase --db PATH --customer C --reason R   crypto-shred a customer's personal data
+//   branchline audit purge --db PATH           purge expired payloads now (retention defaults)
+//   (these four write: run them with branchlined stopped; --by names who, default the local user)
 //   branchline audit consistency --db PATH --from-size A [--to-size B]
 //                                               consistency proof between two checkpoints, as JSON
 // Exit status 0 on success; 1 when something is wrong (each problem on its own line on stderr).
@@ -173,6 +178,34 @@ int inspect(const std::string& library_path) {
   }
 }
 
+std::string local_operator() {
+  const char* user = std::getenv("USER");
+  return "local-operator:" + (user ? std::string(user) : "uid-" + std::to_string(::getuid()));
+}
+
+// Runs one command; an error becomes one line on standard error (exit 2: a bad request, 1: a failure).
+template <class Body>
+int reporting(Body body) {
+  try {
+    return body();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+}
+
+// The writing commands (holds, erasure, purge): open the ledger as its only writer, do one thing.
+template <class Body>
+int with_ledger(const std::string& db, Body body, audit::LedgerOptions options = {}) {
+  return reporting([&] {
+    auto ledger = audit::Ledger::open(db, options);
+    return body(*ledger);
+  });
+}
+
 // JSON lines from standard input, each an object, appended in order; then one entry that records
 // the import itself, as the local operator did it.
 int audit_append(const std::string& db) {
@@ -205,10 +238,9 @@ int audit_append(const std::string& db) {
     if (first == 0) first = last;
     ++count;
   }
-  std::string user = std::getenv("USER") ? std::getenv("USER") : "uid-" + std::to_string(::getuid());
   ledger->append_and_wait(json::object{
       {"action", "audit.import"},
-      {"actor", json::object{{"principal", "local-operator:" + user}, {"role", "operator"}}},
+      {"actor", json::object{{"principal", local_operator()}, {"role", "operator"}}},
       {"resource", json::object{{"type", "ledger"}, {"id", db}}},
       {"outcome", rc == 0 ? "success" : "partial"},
       {"count", count}});
@@ -245,7 +277,9 @@ int audit_verify(const std::string& db, const std::string& key_text, const std::
   for (const auto& w : r.warnings) std::cerr << db << ": warning: " << w << "\n";
   if (r.intact) {
     std::cout << db << ": intact: " << r.entries << " entries, " << r.heads_checked << " tree heads and "
-              << r.checkpoints_checked << " signed checkpoints checked, root " << audit::to_base64(r.root) << "\n";
+              << r.checkpoints_checked << " signed checkpoints checked, root " << audit::to_base64(r.root);
+    if (r.purged) std::cout << " (" << r.purged << " payloads purged by retention; their leaves still verify)";
+    std::cout << "\n";
     return 0;
   }
   if (r.first_bad) std::cout << db << ": first bad sequence number " << *r.first_bad << ": " << r.problem << "\n";
@@ -259,19 +293,13 @@ json::array hashes(const std::vector<audit::Hash>& proof) {
   return out;
 }
 
-// The read-only commands: a reader, one operation, errors as one line on standard error.
+// The read-only commands: a reader, one operation.
 template <class Body>
 int with_reader(const std::string& db, Body body) {
-  try {
+  return reporting([&] {
     auto reader = audit::LedgerReader::open(db);
     return body(*reader);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 int audit_checkpoint(const std::string& db) {
@@ -339,9 +367,14 @@ int audit_export(const std::string& db, const std::string& from_text, const std:
           std::cout << json::serialize(json::object{{"checkpoint", note}, {"from", *from}, {"to", *to}}) << "\n";
         },
         [](const audit::LedgerReader::ExportedEntry& e) {
-          std::cout << json::serialize(json::object{
-                           {"seq", e.seq}, {"entry", json::string(e.canonical)}, {"proof", hashes(e.proof)}})
-                    << "\n";
+          json::object line{{"seq", e.seq}, {"proof", hashes(e.proof)}};
+          if (e.purged) {
+            line["purged"] = json::string(*e.purged);  // retention removed the payload; the leaf proves its place
+            line["leaf_hash"] = audit::to_base64(e.leaf);
+          } else {
+            line["entry"] = json::string(e.canonical);
+          }
+          std::cout << json::serialize(line) << "\n";
         });
     std::cout.flush();
     std::cerr << "exported " << count << " entries\n";
@@ -407,6 +440,32 @@ int main(int argc, char** argv) {
   prove_cmd->add_option("--db", audit_db, "ledger file")->required();
   prove_cmd->add_option("--seq", prove_seq, "the entry's sequence number")->required();
   auto* tree_size_opt = prove_cmd->add_option("--tree-size", tree_size, "the checkpoint's tree size (default: the latest)");
+  audit::LegalHold hold;
+  std::string hold_from, hold_to, why, by = local_operator(), erase_customer;
+  std::uint64_t hold_id = 0;
+  auto* hold_cmd = audit_cmd->add_subcommand("hold", "Place a legal hold: no purging or erasure of what it covers");
+  hold_cmd->add_option("--db", audit_db, "ledger file")->required();
+  hold_cmd->add_option("--customer", hold.customer, "hold a customer's entries");
+  hold_cmd->add_option("--consultation", hold.consultation, "hold a consultation's entries");
+  hold_cmd->add_option("--from", hold_from, "hold entries from this time (UTC) ...");
+  hold_cmd->add_option("--to", hold_to, "... to this time (excluded)");
+  hold_cmd->add_option("--reason", hold.reason, "the matter, e.g. a case number")->required();
+  hold_cmd->add_option("--by", hold.by, "who places it (default: the local user)");
+  auto* release_cmd = audit_cmd->add_subcommand("release", "Release a legal hold");
+  release_cmd->add_option("--db", audit_db, "ledger file")->required();
+  release_cmd->add_option("--hold", hold_id, "the hold's id")->required();
+  release_cmd->add_option("--reason", why, "why it ends")->required();
+  release_cmd->add_option("--by", by, "who releases it (default: the local user)");
+  auto* erase_cmd = audit_cmd->add_subcommand("erase", "Erase a customer's personal data (destroys their keys)");
+  erase_cmd->add_option("--db", audit_db, "ledger file")->required();
+  erase_cmd->add_option("--customer", erase_customer, "the customer id")->required();
+  erase_cmd->add_option("--reason", why, "the request, e.g. its reference")->required();
+  erase_cmd->add_option("--by", by, "who asks (default: the local user)");
+  auto* purge_cmd = audit_cmd->add_subcommand("purge", "Purge the payload of expired entries now");
+  purge_cmd->add_option("--db", audit_db, "ledger file")->required();
+  std::string purge_config;
+  purge_cmd->add_option("-c,--config", purge_config, "take the retention classes from this configuration");
+
   std::string export_from, export_to;
   auto* export_cmd = audit_cmd->add_subcommand(
       "export", "Entries with their inclusion proofs in the latest checkpoint, as JSON lines (for an examiner)");
@@ -431,6 +490,63 @@ int main(int argc, char** argv) {
   if (prove_cmd->parsed())
     return audit_prove(audit_db, prove_seq, tree_size_opt->count() ? std::optional(tree_size) : std::nullopt);
   if (export_cmd->parsed()) return audit_export(audit_db, export_from, export_to);
+  if (hold_cmd->parsed()) {
+    if (hold.by.empty()) hold.by = local_operator();
+    if (!hold_from.empty() || !hold_to.empty()) {
+      auto from = ledger_time(hold_from), to = ledger_time(hold_to);
+      if (!from || !to || from->empty() || to->empty()) {
+        std::cerr << "--from and --to: give both, as UTC times (2026-11-01 or 2026-11-01T10:00:00Z)\n";
+        return 2;
+      }
+      hold.from = *from;
+      hold.to = *to;
+    }
+    return with_ledger(audit_db, [&](audit::Ledger& l) {
+      std::cout << "legal hold " << l.place_hold(hold) << " placed\n";
+      return 0;
+    });
+  }
+  if (release_cmd->parsed())
+    return with_ledger(audit_db, [&](audit::Ledger& l) {
+      if (!l.release_hold(hold_id, by, why)) {
+        std::cerr << "no active legal hold " << hold_id << "\n";
+        return 1;
+      }
+      std::cout << "legal hold " << hold_id << " released\n";
+      return 0;
+    });
+  if (erase_cmd->parsed())
+    return with_ledger(audit_db, [&](audit::Ledger& l) {
+      switch (l.erase_customer(erase_customer, by, why)) {
+        case audit::EraseResult::erased: std::cout << "erased: the personal data of " << erase_customer << " can no longer be read\n"; return 0;
+        case audit::EraseResult::no_key: std::cout << "nothing to erase: no personal data of " << erase_customer << " (recorded)\n"; return 0;
+        case audit::EraseResult::held: std::cerr << "refused: a legal hold covers " << erase_customer << " (recorded)\n"; return 1;
+      }
+      return 1;
+    });
+  if (purge_cmd->parsed()) {
+    audit::LedgerOptions options;
+    if (!purge_config.empty()) {
+      try {
+        config::LoadOptions load;
+        load.resolve_secrets = false;
+        options.retention = config::load_config_file(purge_config, load).audit.retention;
+      } catch (const config::ConfigError& e) {
+        print_problems(e);
+        return 2;
+      }
+    }
+    return with_ledger(
+        audit_db,
+        [](audit::Ledger& l) {
+          audit::PurgeReport r = l.purge_expired();
+          std::cout << "purged the payload of " << r.purged << " entries in " << r.batches << " batches"
+                    << (r.purged && !r.wal_truncated ? " (the WAL is still in use: the next purge truncates it)" : "")
+                    << "\n";
+          return 0;
+        },
+        options);
+  }
   if (consistency_cmd->parsed())
     return audit_consistency(audit_db, from_size, to_size_opt->count() ? std::optional(to_size) : std::nullopt);
   return 1;

@@ -154,6 +154,8 @@ int run(const std::string& config_file) {
     ledger_options.checkpoint_every = cfg.audit.checkpoint_every;
     ledger_options.checkpoint_interval = cfg.audit.checkpoint_interval;
     ledger_options.publish_to = cfg.audit.publish_to;
+    ledger_options.retention = cfg.audit.retention;
+    ledger_options.purge_interval = cfg.audit.purge_interval;
     audit_sink = audit::Ledger::open(data_dir / "audit.db", ledger_options);
   } catch (const std::exception& e) {
     log::error("host", std::string("cannot open the audit ledger: ") + e.what());

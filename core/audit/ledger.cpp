@@ -2,10 +2,13 @@
 #include "audit/ledger.hpp"
 
 #include "audit/canonical_json.hpp"
+#include "audit/personal_keys.hpp"
 #include "audit/sqlite_rows.hpp"
+#include "common/key_file.hpp"
 #include "common/log.hpp"
 
 #include <boost/json/parse.hpp>
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -16,9 +19,11 @@
 #include <fcntl.h>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -36,43 +41,36 @@ constexpr std::size_t kMaxKeyFile = 4096;
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, canonical TEXT NOT NULL, leaf BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, canonical TEXT NOT NULL, leaf BLOB NOT NULL,"
+    " time TEXT, retention TEXT, customer TEXT, consultation TEXT, purged TEXT);"
     "CREATE TABLE IF NOT EXISTS heads (size INTEGER PRIMARY KEY, root BLOB NOT NULL, frontier BLOB NOT NULL,"
     " time TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS subtrees (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
     " PRIMARY KEY (level, idx)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS holds (id INTEGER PRIMARY KEY, customer TEXT, consultation TEXT, from_time TEXT,"
+    " to_time TEXT, reason TEXT NOT NULL, placed_by TEXT NOT NULL, placed_at TEXT NOT NULL, released_by TEXT,"
+    " released_at TEXT);";
 
-// Writes a whole small file that must not exist yet, with the given mode, and syncs it.
-void create_file(const fs::path& path, const std::string& content, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot write " + path.string());
-}
+// Expired entries are found by class and time, a customer's entries by customer; purged entries
+// leave the first index.
+constexpr const char* kIndexes =
+    "CREATE INDEX IF NOT EXISTS entries_expiry ON entries(retention, time) WHERE purged IS NULL;"
+    "CREATE INDEX IF NOT EXISTS entries_customer ON entries(customer) WHERE customer IS NOT NULL;";
 
 NoteSigner load_or_create_key(const fs::path& path, const std::string& name) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     NoteSigner signer = NoteSigner::generate(name);
-    create_file(path, signer.encode() + "\n", 0600);
+    create_key_file(path, signer.encode() + "\n", 0600);
     fs::path pub = path;
     pub += ".pub";
     fs::remove(pub, ec);
-    create_file(pub, signer.verifier().encode() + "\n", 0644);
+    create_key_file(pub, signer.verifier().encode() + "\n", 0644);
     log::info("audit", "created the ledger's signing key " + path.string() + "; its verifier key is in " + pub.string());
     return signer;
   }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077))
-    log::warn("audit", "the signing key " + path.string() + " is readable by others; fix: chmod 600 it");
-  std::ifstream in(path, std::ios::binary);
-  std::string content(kMaxKeyFile + 1, '\0');
-  in.read(content.data(), static_cast<std::streamsize>(content.size()));
-  content.resize(static_cast<std::size_t>(in.gcount()));
-  if (content.size() > kMaxKeyFile) throw std::runtime_error("the signing key " + path.string() + " is not a key file");
-  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+  std::string content = read_key_file(path, kMaxKeyFile);
   std::string why;
   auto signer = NoteSigner::parse(content, &why);
   if (!signer)
@@ -157,11 +155,18 @@ struct Ledger::Impl {
   std::uint64_t commits = 0;
   std::uint64_t checkpoint_size = 0;  // tree size of the latest checkpoint
   Clock::time_point checkpoint_at = Clock::now();
+  Clock::time_point next_purge = Clock::now();
+  std::deque<std::function<void()>> tasks;  // holds, erasures, purges on request: between batches
+  std::unique_ptr<PersonalKeys> keys;
+  std::optional<Statement> insert_entry;
+  int lock_fd = -1;
   std::thread writer;
 
   ~Impl() {
+    insert_entry.reset();
     sqlite3_close(db);
     if (publish_fd >= 0) ::close(publish_fd);
+    if (lock_fd >= 0) ::close(lock_fd);
   }
 
   void exec(const char* sql) { audit::exec(db, file, sql); }
@@ -214,6 +219,94 @@ struct Ledger::Impl {
            (size - checkpoint_size >= options.checkpoint_every || Clock::now() >= checkpoint_at + options.checkpoint_interval);
   }
 
+  // ---- one write transaction, in pieces: begin, add entries, commit ----
+
+  struct Txn {
+    Frontier next;
+    std::vector<Frontier::Completed> completed;
+    std::optional<std::string> note;
+    std::size_t added = 0;
+  };
+
+  void txn_begin(Txn& t) {
+    {
+      std::lock_guard lock(mutex);
+      t.next = frontier;
+    }
+    exec("BEGIN IMMEDIATE");
+  }
+
+  // Gives the entry its number, time and retention class, seals its personal data, and inserts
+  // it. BL_INVALID_ARGUMENT (and nothing written, no number taken) when the entry cannot be
+  // canonicalised or has personal data without a customer. Throws on a storage error.
+  bl_status txn_add(Txn& t, boost::json::object& entry, std::uint64_t* seq_out = nullptr) {
+    std::uint64_t seq = t.next.size() + 1;
+    entry["seq"] = seq;
+    if (!entry.contains("time")) entry["time"] = log::utc_now_rfc3339();
+    std::string retention = options.retention.class_for(entry);
+    entry["retention"] = retention;
+    std::string customer, consultation;
+    if (auto* resource = entry.if_contains("resource"); resource && resource->is_object()) {
+      if (auto* c = resource->as_object().if_contains("customer"); c && c->is_string()) customer = c->as_string();
+      if (auto* c = resource->as_object().if_contains("consultation"); c && c->is_string()) consultation = c->as_string();
+    }
+    std::string canonical;
+    try {
+      if (auto* personal = entry.if_contains("personal")) {
+        if (customer.empty() || !keys) return BL_INVALID_ARGUMENT;
+        std::string clear = canonical_json(*personal);
+        *personal = keys->encrypt(customer, clear, personal_data_aad(options.origin, seq));
+        OPENSSL_cleanse(clear.data(), clear.size());
+      }
+      canonical = canonical_json(entry);
+    } catch (const std::invalid_argument&) {
+      return BL_INVALID_ARGUMENT;
+    }
+    std::string time = entry.at("time").is_string() ? std::string(entry.at("time").as_string()) : std::string();
+    Hash leaf = leaf_hash(canonical);
+    Statement& insert = *insert_entry;
+    insert.reset();
+    sqlite3_bind_int64(insert.s, 1, static_cast<sqlite3_int64>(seq));
+    sqlite3_bind_text(insert.s, 2, canonical.data(), static_cast<int>(canonical.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(insert.s, 3, leaf.data(), 32, SQLITE_STATIC);
+    sqlite3_bind_text(insert.s, 4, time.data(), static_cast<int>(time.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert.s, 5, retention.data(), static_cast<int>(retention.size()), SQLITE_STATIC);
+    if (!customer.empty()) sqlite3_bind_text(insert.s, 6, customer.data(), static_cast<int>(customer.size()), SQLITE_STATIC);
+    if (!consultation.empty())
+      sqlite3_bind_text(insert.s, 7, consultation.data(), static_cast<int>(consultation.size()), SQLITE_STATIC);
+    if (sqlite3_step(insert.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+    t.next.append(leaf, &t.completed);
+    ++t.added;
+    if (seq_out) *seq_out = seq;
+    return BL_OK;
+  }
+
+  void txn_commit(Txn& t) {
+    if (t.added > 0) {
+      insert_subtrees(t.completed);
+      Statement head(db, "INSERT INTO heads(size, root, frontier, time) VALUES(?1, ?2, ?3, ?4)");
+      Hash root = t.next.root();
+      std::string frontier_bytes = t.next.serialize();
+      std::string time = log::utc_now_rfc3339();
+      sqlite3_bind_int64(head.s, 1, static_cast<sqlite3_int64>(t.next.size()));
+      sqlite3_bind_blob(head.s, 2, root.data(), 32, SQLITE_STATIC);
+      sqlite3_bind_blob(head.s, 3, frontier_bytes.data(), static_cast<int>(frontier_bytes.size()), SQLITE_STATIC);
+      sqlite3_bind_text(head.s, 4, time.data(), static_cast<int>(time.size()), SQLITE_STATIC);
+      if (sqlite3_step(head.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+      if (checkpoint_due(t.next.size())) t.note = insert_checkpoint(t.next);
+    }
+    exec("COMMIT");
+    {
+      std::lock_guard lock(mutex);
+      frontier = t.next;
+      ++commits;
+    }
+    if (t.note) checkpointed(t.next.size(), *t.note);
+  }
+
+  void txn_abort() { sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr); }
+
+
   // A checkpoint on its own (the interval passed with no appends, or at close).
   void checkpoint_alone() {
     std::string note;
@@ -227,7 +320,7 @@ struct Ledger::Impl {
       note = insert_checkpoint(tree);
       exec("COMMIT");
     } catch (const std::exception& e) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      txn_abort();
       log::error("audit", std::string("could not write a checkpoint: ") + e.what());
       checkpoint_at = Clock::now();  // try again after another interval, not in a tight loop
       return;
@@ -235,89 +328,270 @@ struct Ledger::Impl {
     checkpointed(tree.size(), note);
   }
 
-  // One batch, one transaction.
+  // One batch of appends, one transaction.
   void commit(std::vector<Pending>& batch) {
-    Frontier next;
-    {
-      std::lock_guard lock(mutex);
-      next = frontier;
-    }
+    Txn t;
     std::vector<std::function<void(bl_status)>> accepted;
-    std::vector<Frontier::Completed> completed;
-    std::optional<std::string> note;
     bl_status status = BL_OK;
     try {
-      exec("BEGIN IMMEDIATE");
-      Statement insert(db, "INSERT INTO entries(seq, canonical, leaf) VALUES(?1, ?2, ?3)");
+      txn_begin(t);
       for (Pending& p : batch) {
-        std::uint64_t seq = next.size() + 1;
-        p.entry["seq"] = seq;
-        if (!p.entry.contains("time")) p.entry["time"] = log::utc_now_rfc3339();
-        std::string canonical;
-        try {
-          canonical = canonical_json(p.entry);
-        } catch (const std::invalid_argument&) {
-          if (p.done) p.done(BL_INVALID_ARGUMENT);
+        bl_status s = txn_add(t, p.entry, p.seq);
+        if (s != BL_OK) {
+          if (p.done) p.done(s);
           continue;
         }
-        Hash leaf = leaf_hash(canonical);
-        insert.reset();
-        sqlite3_bind_int64(insert.s, 1, static_cast<sqlite3_int64>(seq));
-        sqlite3_bind_text(insert.s, 2, canonical.data(), static_cast<int>(canonical.size()), SQLITE_STATIC);
-        sqlite3_bind_blob(insert.s, 3, leaf.data(), 32, SQLITE_STATIC);
-        if (sqlite3_step(insert.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
-        next.append(leaf, &completed);
-        if (p.seq) *p.seq = seq;
         accepted.push_back(std::move(p.done));
       }
-      if (!accepted.empty()) {
-        insert_subtrees(completed);
-        Statement head(db, "INSERT INTO heads(size, root, frontier, time) VALUES(?1, ?2, ?3, ?4)");
-        Hash root = next.root();
-        std::string frontier_bytes = next.serialize();
-        std::string time = log::utc_now_rfc3339();
-        sqlite3_bind_int64(head.s, 1, static_cast<sqlite3_int64>(next.size()));
-        sqlite3_bind_blob(head.s, 2, root.data(), 32, SQLITE_STATIC);
-        sqlite3_bind_blob(head.s, 3, frontier_bytes.data(), static_cast<int>(frontier_bytes.size()), SQLITE_STATIC);
-        sqlite3_bind_text(head.s, 4, time.data(), static_cast<int>(time.size()), SQLITE_STATIC);
-        if (sqlite3_step(head.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
-        if (checkpoint_due(next.size())) note = insert_checkpoint(next);
-      }
-      exec("COMMIT");
-      std::lock_guard lock(mutex);
-      frontier = next;
-      ++commits;
+      txn_commit(t);
     } catch (const std::exception& e) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      txn_abort();
       log::error("audit", std::string("the audit ledger could not commit ") + std::to_string(accepted.size()) +
                               " entries: " + e.what());
       status = BL_UNAVAILABLE;  // nothing of this batch is acknowledged; the tree is unchanged
-      note.reset();
     }
-    if (note) checkpointed(next.size(), *note);
     for (auto& done : accepted)
       if (done) done(status);
   }
 
+  // Runs `action` and appends `record` (the audit of that action) in one transaction, so that
+  // an action is never done unaudited nor audited undone. Throws when it cannot be written.
+  template <class Action>
+  std::uint64_t audited(boost::json::object record, Action action) {
+    Txn t;
+    std::uint64_t seq = 0;
+    try {
+      txn_begin(t);
+      action(record);
+      if (txn_add(t, record, &seq) != BL_OK) throw std::invalid_argument("the audit record cannot be canonicalised");
+      txn_commit(t);
+    } catch (...) {
+      txn_abort();
+      throw;
+    }
+    return seq;
+  }
+
+  boost::json::object management_record(std::string action, const std::string& by, boost::json::object resource) const {
+    return boost::json::object{{"action", std::move(action)},
+                               {"actor", boost::json::object{{"principal", by}, {"role", "operator"}}},
+                               {"resource", std::move(resource)},
+                               {"outcome", "success"},
+                               {"retention", options.retention.longest_class()}};
+  }
+
+  // ---- retention ----
+
+  // One purge batch: at most options.purge_batch expired, unheld entries lose their payload, and
+  // an audit.purge entry lists them, in one transaction. Returns how many were purged.
+  std::uint64_t purge_batch(std::chrono::system_clock::time_point now) {
+    std::vector<std::uint64_t> seqs;
+    std::map<std::string, std::uint64_t> by_class;
+    std::string purged_at = log::utc_now_rfc3339();
+    auto record = management_record("audit.purge", "system:retention", boost::json::object{{"type", "ledger"}});
+    audited(std::move(record), [&](boost::json::object& r) {
+      Statement candidates(db,
+                           "SELECT seq FROM entries e WHERE e.retention = ?1 AND e.time < ?2 AND e.purged IS NULL"
+                           " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.released_at IS NULL AND ("
+                           "  (h.customer IS NOT NULL AND h.customer = e.customer) OR"
+                           "  (h.consultation IS NOT NULL AND h.consultation = e.consultation) OR"
+                           "  (h.from_time IS NOT NULL AND e.time >= h.from_time AND e.time < h.to_time)))"
+                           " ORDER BY time LIMIT ?3");
+      for (const auto& [name, period] : options.retention.classes) {
+        auto cutoff = options.retention.cutoff(name, now);
+        if (!cutoff || seqs.size() >= options.purge_batch) continue;
+        candidates.reset();
+        sqlite3_bind_text(candidates.s, 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+        sqlite3_bind_text(candidates.s, 2, cutoff->data(), static_cast<int>(cutoff->size()), SQLITE_STATIC);
+        sqlite3_bind_int64(candidates.s, 3, static_cast<sqlite3_int64>(options.purge_batch - seqs.size()));
+        while (sqlite3_step(candidates.s) == SQLITE_ROW) {
+          seqs.push_back(static_cast<std::uint64_t>(sqlite3_column_int64(candidates.s, 0)));
+          ++by_class[name];
+        }
+      }
+      if (seqs.empty()) throw NothingToDo{};
+      // secure_delete overwrites the old text in the page; the WAL is truncated after the pass.
+      Statement purge(db, "UPDATE entries SET canonical = '', purged = ?2 WHERE seq = ?1");
+      for (std::uint64_t seq : seqs) {
+        purge.reset();
+        sqlite3_bind_int64(purge.s, 1, static_cast<sqlite3_int64>(seq));
+        sqlite3_bind_text(purge.s, 2, purged_at.data(), static_cast<int>(purged_at.size()), SQLITE_STATIC);
+        if (sqlite3_step(purge.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+      }
+      std::sort(seqs.begin(), seqs.end());
+      boost::json::array ranges;
+      for (std::size_t i = 0; i < seqs.size();) {
+        std::size_t j = i;
+        while (j + 1 < seqs.size() && seqs[j + 1] == seqs[j] + 1) ++j;
+        ranges.push_back(boost::json::array{seqs[i], seqs[j]});
+        i = j + 1;
+      }
+      boost::json::object classes;
+      for (const auto& [name, count] : by_class) classes[name] = count;
+      r["purged"] = boost::json::object{{"count", seqs.size()}, {"ranges", std::move(ranges)}, {"classes", std::move(classes)}};
+    });
+    return seqs.size();
+  }
+  struct NothingToDo {};
+
+  PurgeReport purge(std::chrono::system_clock::time_point now) {
+    PurgeReport report;
+    for (;;) {
+      std::uint64_t n = 0;
+      try {
+        n = purge_batch(now);
+      } catch (const NothingToDo&) {
+        txn_abort();
+      }
+      if (n == 0) break;
+      report.purged += n;
+      ++report.batches;
+      // Appends waiting now go first: purging never holds the writer for more than one batch.
+      serve_waiting_appends();
+    }
+    if (report.purged > 0) report.wal_truncated = truncate_wal();
+    return report;
+  }
+
+  // Copies the WAL back and truncates it, so that purged bytes do not survive there.
+  bool truncate_wal() {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) == SQLITE_OK) return true;
+      serve_waiting_appends();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    log::warn("audit", "the ledger's WAL could not be truncated after a purge (a reader holds it); the next purge will");
+    return false;
+  }
+
+  void serve_waiting_appends() {
+    std::vector<Pending> batch;
+    {
+      std::lock_guard lock(mutex);
+      while (!queue.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+    }
+    if (!batch.empty()) commit(batch);
+  }
+
+  // ---- legal holds and erasure ----
+
+  std::uint64_t place_hold(const LegalHold& hold) {
+    std::uint64_t id = 0;
+    boost::json::object resource{{"type", "legal_hold"}};
+    if (hold.customer) resource["customer"] = *hold.customer;
+    if (hold.consultation) resource["consultation"] = *hold.consultation;
+    auto record = management_record("audit.hold.place", hold.by, std::move(resource));
+    record["reason"] = hold.reason;
+    if (hold.from) record["from"] = *hold.from;
+    if (hold.to) record["to"] = *hold.to;
+    audited(std::move(record), [&](boost::json::object& r) {
+      Statement insert(db,
+                       "INSERT INTO holds(customer, consultation, from_time, to_time, reason, placed_by, placed_at)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      auto bind = [&](int i, const std::optional<std::string>& v) {
+        if (v) sqlite3_bind_text(insert.s, i, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT);
+      };
+      bind(1, hold.customer);
+      bind(2, hold.consultation);
+      bind(3, hold.from);
+      bind(4, hold.to);
+      bind(5, hold.reason);
+      bind(6, hold.by);
+      bind(7, log::utc_now_rfc3339());
+      if (sqlite3_step(insert.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+      id = static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db));
+      r["resource"].as_object()["id"] = id;
+    });
+    return id;
+  }
+
+  bool release_hold(std::uint64_t id, const std::string& by, const std::string& reason) {
+    bool released = false;
+    auto record = management_record("audit.hold.release", by, boost::json::object{{"type", "legal_hold"}, {"id", id}});
+    record["reason"] = reason;
+    try {
+      audited(std::move(record), [&](boost::json::object&) {
+        Statement update(db, "UPDATE holds SET released_at = ?2, released_by = ?3 WHERE id = ?1 AND released_at IS NULL");
+        std::string now = log::utc_now_rfc3339();
+        sqlite3_bind_int64(update.s, 1, static_cast<sqlite3_int64>(id));
+        sqlite3_bind_text(update.s, 2, now.data(), static_cast<int>(now.size()), SQLITE_STATIC);
+        sqlite3_bind_text(update.s, 3, by.data(), static_cast<int>(by.size()), SQLITE_STATIC);
+        if (sqlite3_step(update.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+        if (sqlite3_changes(db) == 0) throw NothingToDo{};
+        released = true;
+      });
+    } catch (const NothingToDo&) {
+    }
+    return released;
+  }
+
+  // The active hold that covers any entry of the customer, if one does.
+  std::optional<std::uint64_t> hold_on_customer(const std::string& customer) {
+    Statement s(db,
+                "SELECT h.id FROM holds h WHERE h.released_at IS NULL AND ("
+                " h.customer = ?1 OR"
+                " (h.consultation IS NOT NULL AND EXISTS (SELECT 1 FROM entries e WHERE e.customer = ?1"
+                "   AND e.consultation = h.consultation)) OR"
+                " (h.from_time IS NOT NULL AND EXISTS (SELECT 1 FROM entries e WHERE e.customer = ?1"
+                "   AND e.time >= h.from_time AND e.time < h.to_time))) LIMIT 1");
+    sqlite3_bind_text(s.s, 1, customer.data(), static_cast<int>(customer.size()), SQLITE_STATIC);
+    if (sqlite3_step(s.s) == SQLITE_ROW) return static_cast<std::uint64_t>(sqlite3_column_int64(s.s, 0));
+    return std::nullopt;
+  }
+
+  EraseResult erase(const std::string& customer, const std::string& by, const std::string& reason,
+                    bool completing = false) {
+    if (!keys) throw std::runtime_error("this ledger keeps no personal-data keys");
+    if (!completing) {
+      if (auto hold = hold_on_customer(customer)) {
+        auto record = management_record("audit.erase", by, boost::json::object{{"type", "customer"}, {"customer", customer}});
+        record["outcome"] = "refused";
+        record["reason"] = "legal hold " + std::to_string(*hold);
+        audited(std::move(record), [](boost::json::object&) {});
+        return EraseResult::held;
+      }
+    }
+    bool had_key = completing || keys->has_key(customer);
+    // Phase one marks the key; the audit entry commits; phase two destroys it. A crash in
+    // between is finished at the next open (completing = true).
+    keys->begin_erase(customer);
+    auto record = management_record("audit.erase", by, boost::json::object{{"type", "customer"}, {"customer", customer}});
+    record["reason"] = reason;
+    if (completing) record["completed_after_restart"] = true;
+    if (!had_key) record["note"] = "no personal data was held for this customer";
+    audited(std::move(record), [](boost::json::object&) {});
+    keys->finish_erase(customer);
+    return had_key ? EraseResult::erased : EraseResult::no_key;
+  }
+
+  // ---- the writer thread ----
+
   void run() {
     for (;;) {
       std::vector<Pending> batch;
+      std::function<void()> task;
       bool checkpoint_now = false;
+      bool purge_now = false;
       {
         std::unique_lock lock(mutex);
-        while (!stopping && queue.empty()) {
-          if (frontier.size() > checkpoint_size) {
-            auto deadline = checkpoint_at + options.checkpoint_interval;
-            if (Clock::now() >= deadline) {
-              checkpoint_now = true;
-              break;
-            }
-            wake.wait_until(lock, deadline);
-          } else {
-            wake.wait(lock);
+        while (!stopping && queue.empty() && tasks.empty()) {
+          auto deadline = Clock::time_point::max();
+          if (frontier.size() > checkpoint_size) deadline = checkpoint_at + options.checkpoint_interval;
+          if (options.purge_interval.count() > 0) deadline = std::min(deadline, next_purge);
+          if (Clock::now() >= deadline) {
+            checkpoint_now = frontier.size() > checkpoint_size && Clock::now() >= checkpoint_at + options.checkpoint_interval;
+            purge_now = options.purge_interval.count() > 0 && Clock::now() >= next_purge;
+            break;
           }
+          if (deadline == Clock::time_point::max())
+            wake.wait(lock);
+          else
+            wake.wait_until(lock, deadline);
         }
-        if (queue.empty() && !checkpoint_now) {  // stopping, and everything is written
+        if (queue.empty() && tasks.empty() && !checkpoint_now && !purge_now) {  // stopping; all written
           bool last = frontier.size() > checkpoint_size;
           lock.unlock();
           if (last) checkpoint_alone();
@@ -327,12 +601,53 @@ struct Ledger::Impl {
           batch.push_back(std::move(queue.front()));
           queue.pop_front();
         }
+        if (batch.empty() && !tasks.empty()) {
+          task = std::move(tasks.front());
+          tasks.pop_front();
+        }
       }
-      if (batch.empty())
-        checkpoint_alone();
-      else
+      if (!batch.empty()) {
         commit(batch);
+      } else if (task) {
+        task();
+      } else if (purge_now) {
+        next_purge = Clock::now() + options.purge_interval;
+        try {
+          PurgeReport r = purge(std::chrono::system_clock::now());
+          if (r.purged) log::info("audit", "retention: purged the payload of " + std::to_string(r.purged) + " entries");
+        } catch (const std::exception& e) {
+          log::error("audit", std::string("retention purge failed: ") + e.what());
+        }
+      } else if (checkpoint_now) {
+        checkpoint_alone();
+      }
     }
+  }
+
+  // Runs `work` on the writer thread (between append batches) and waits for its result.
+  template <class Work>
+  auto on_writer(Work work) -> decltype(work()) {
+    using Result = decltype(work());
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    {
+      std::lock_guard lock(mutex);
+      if (stopping) throw std::runtime_error("the audit ledger is closing");
+      tasks.push_back([promise, work = std::move(work)]() mutable {
+        try {
+          if constexpr (std::is_void_v<Result>) {
+            work();
+            promise->set_value();
+          } else {
+            promise->set_value(work());
+          }
+        } catch (...) {
+          promise->set_exception(std::current_exception());
+        }
+      });
+    }
+    wake.notify_one();
+    return future.get();
   }
 
   // Ledgers made before subtrees were stored: fill them in once, from the leaves.
@@ -385,8 +700,27 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
     throw std::runtime_error("audit ledger " + file.string() + ": cannot open: " +
                              (impl->db ? sqlite3_errmsg(impl->db) : "out of memory"));
   sqlite3_busy_timeout(impl->db, 5000);
+  // One writer process: SQLite's own locks are per transaction, but the tree state is in memory.
+  impl->lock_fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (impl->lock_fd < 0 || ::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    throw std::runtime_error("audit ledger " + file.string() +
+                             " is open in another process (a running branchlined?); fix: stop it, or use its API");
   impl->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;");
   impl->exec(kSchema);
+  // Ledgers from before retention: add its columns.
+  {
+    Statement has(impl->db, "SELECT count(*) FROM pragma_table_info('entries') WHERE name = 'purged'");
+    sqlite3_step(has.s);
+    if (sqlite3_column_int(has.s, 0) == 0)
+      impl->exec("ALTER TABLE entries ADD COLUMN time TEXT; ALTER TABLE entries ADD COLUMN retention TEXT;"
+                 "ALTER TABLE entries ADD COLUMN customer TEXT; ALTER TABLE entries ADD COLUMN consultation TEXT;"
+                 "ALTER TABLE entries ADD COLUMN purged TEXT;"
+                 "UPDATE entries SET time = json_extract(canonical, '$.time'),"
+                 " retention = coalesce(json_extract(canonical, '$.retention'), 'standard'),"
+                 " customer = json_extract(canonical, '$.resource.customer'),"
+                 " consultation = json_extract(canonical, '$.resource.consultation');");
+  }
+  impl->exec(kIndexes);
 
   // Origin and key: recorded at creation, required to match afterwards.
   auto recorded_origin = meta(impl->db, "origin");
@@ -433,6 +767,16 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
     impl->checkpoint_size = static_cast<std::uint64_t>(sqlite3_column_int64(checkpoint.s, 0));
   }
   impl->fill_subtrees();
+  impl->insert_entry.emplace(impl->db,
+                             "INSERT INTO entries(seq, canonical, leaf, time, retention, customer, consultation)"
+                             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  impl->keys = PersonalKeys::open(options.personal_keys.empty() ? file.parent_path() / "audit-keys.db" : options.personal_keys,
+                                  options.key_encryption_key.empty() ? file.parent_path() / "audit-kek.key"
+                                                                     : options.key_encryption_key);
+  impl->next_purge = Clock::now();
+  // Erasures a crash interrupted after their first phase are finished (and audited) now.
+  for (const std::string& customer : impl->keys->pending_erasures())
+    impl->erase(customer, "system:restart", "an erasure interrupted by a restart", true);
 
   if (!options.publish_to.empty()) {
     impl->publish_fd = ::open(options.publish_to.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -503,5 +847,25 @@ std::uint64_t Ledger::checkpointed() const {
 }
 
 const NoteVerifier& Ledger::verifier() const { return impl_->signer->verifier(); }
+
+PurgeReport Ledger::purge_expired(std::chrono::system_clock::time_point now) {
+  return impl_->on_writer([this, now] { return impl_->purge(now); });
+}
+
+std::uint64_t Ledger::place_hold(const LegalHold& hold) {
+  if (!hold.customer && !hold.consultation && !(hold.from && hold.to))
+    throw std::invalid_argument("a legal hold names a customer, a consultation, or a time range (from and to)");
+  if (hold.reason.empty() || hold.by.empty()) throw std::invalid_argument("a legal hold needs a reason and who placed it");
+  return impl_->on_writer([this, hold] { return impl_->place_hold(hold); });
+}
+
+bool Ledger::release_hold(std::uint64_t id, const std::string& by, const std::string& reason) {
+  return impl_->on_writer([=, this] { return impl_->release_hold(id, by, reason); });
+}
+
+EraseResult Ledger::erase_customer(const std::string& customer, const std::string& by, const std::string& reason) {
+  if (customer.empty()) throw std::invalid_argument("erasure needs a customer id");
+  return impl_->on_writer([=, this] { return impl_->erase(customer, by, reason); });
+}
 
 }  // namespace branchline::audit

@@ -17,6 +17,17 @@
 //    as the commit that makes checkpoint_every entries since the last one, else once
 //    checkpoint_interval has passed since the last one and the tree has grown, and at close. Each
 //    checkpoint is then appended to `publish_to` (a file opened O_APPEND only, fsynced) when set.
+//  - Retention (retention.hpp): every entry gets a "retention" class. purge_expired() (and, when
+//    purge_interval is set, the writer on its own) replaces the canonical text of expired entries
+//    that no legal hold covers with nothing, keeping their leaf hashes, so that the tree, every
+//    checkpoint and every proof still verify; then it truncates the WAL. It works in batches of
+//    purge_batch, serving waiting appends between them.
+//  - Personal data: an entry's "personal" member is sealed with its customer's key
+//    (personal_keys.hpp; the customer is resource.customer) before the entry is hashed.
+//    erase_customer() destroys that key (crypto-shredding): the entries stay and verify, their
+//    personal data can no longer be read.
+//  - One process at a time: open() takes an exclusive lock on the ledger file, so that a second
+//    writer (a CLI beside the daemon) is refused instead of forking the tree.
 //  - The signing key is the Go note signer key text in `signing_key` (created 0600 when absent;
 //    the verifier key beside it in `<signing_key>.pub`). The ledger records its origin and
 //    verifier key at creation and refuses to open with another.
@@ -30,6 +41,7 @@
 #include "audit/audit_sink.hpp"
 #include "audit/checkpoint.hpp"
 #include "audit/merkle.hpp"
+#include "audit/retention.hpp"
 #include "audit/signed_note.hpp"
 
 #include <chrono>
@@ -49,7 +61,28 @@ struct LedgerOptions {
   std::uint64_t checkpoint_every = 1000;   // entries
   std::chrono::milliseconds checkpoint_interval{1000};
   std::filesystem::path publish_to;        // append-only copy of every checkpoint; empty: none
+  RetentionPolicy retention;
+  std::chrono::milliseconds purge_interval{0};  // automatic purge passes; 0: only purge_expired()
+  std::size_t purge_batch = 256;                // entries per purge transaction
+  std::filesystem::path personal_keys;          // default: <ledger dir>/audit-keys.db
+  std::filesystem::path key_encryption_key;     // default: <ledger dir>/audit-kek.key
 };
+
+// A legal hold: while active, no entry it covers is purged and no customer it covers is erased.
+// It covers a customer's entries, a consultation's, or those whose time is in [from, to).
+struct LegalHold {
+  std::optional<std::string> customer, consultation, from, to;
+  std::string reason;
+  std::string by;  // who placed it
+};
+
+struct PurgeReport {
+  std::uint64_t purged = 0;   // entries whose payload was purged
+  std::uint64_t batches = 0;  // transactions
+  bool wal_truncated = false;
+};
+
+enum class EraseResult { erased, no_key, held };
 
 class Ledger final : public AuditSink {
  public:
@@ -68,6 +101,14 @@ class Ledger final : public AuditSink {
   std::uint64_t checkpointed() const;  // tree size of the latest checkpoint
   const NoteVerifier& verifier() const;
 
+  // Retention and erasure. Each runs on the writer thread between append batches, is audited in
+  // the same transaction as what it does, and throws std::runtime_error when it cannot be written.
+  PurgeReport purge_expired(std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+  std::uint64_t place_hold(const LegalHold& hold);  // the hold's id
+  bool release_hold(std::uint64_t id, const std::string& by, const std::string& reason);  // false: no such active hold
+  // Crypto-shredding: destroys the customer's personal-data keys, unless a legal hold covers them.
+  EraseResult erase_customer(const std::string& customer, const std::string& by, const std::string& reason);
+
   struct Impl;
 
  private:
@@ -77,7 +118,8 @@ class Ledger final : public AuditSink {
 
 struct InclusionProof {
   std::uint64_t seq = 0;          // the entry's sequence number; its leaf index is seq - 1
-  std::string entry;              // its canonical text
+  std::string entry;              // its canonical text (empty when purged)
+  std::optional<std::string> purged;  // when its payload was purged
   Hash leaf{};
   std::vector<Hash> proof;
   std::string checkpoint;         // the signed note of the tree the proof is for
@@ -100,6 +142,9 @@ class LedgerReader {
   std::string origin() const;
   std::string verifier_key() const;             // as recorded at creation
   std::optional<std::string> latest_checkpoint();  // signed note
+  // The clear text of entry `seq`'s personal data, read with the keys beside the ledger
+  // (audit-keys.db, audit-kek.key); nullopt when it has none, was erased, or was purged.
+  std::optional<std::string> personal(std::uint64_t seq);
   // The inclusion proof of entry `seq` in the latest checkpoint (or the one of `tree_size`).
   // Throws std::invalid_argument when no such checkpoint covers the entry.
   InclusionProof prove_inclusion(std::uint64_t seq, std::optional<std::uint64_t> tree_size = std::nullopt);
@@ -112,7 +157,9 @@ class LedgerReader {
   // out (the next checkpoint is at most checkpoint_interval away). Returns the entries written.
   struct ExportedEntry {
     std::uint64_t seq;
-    std::string_view canonical;
+    std::string_view canonical;  // empty when purged
+    const Hash& leaf;
+    std::optional<std::string_view> purged;  // when its payload was purged (retention)
     const std::vector<Hash>& proof;
   };
   std::uint64_t export_entries(const std::string& from, const std::string& to,
@@ -136,6 +183,7 @@ struct VerifyReport {
   std::uint64_t entries = 0;
   std::uint64_t heads_checked = 0;
   std::uint64_t checkpoints_checked = 0;  // stored and published
+  std::uint64_t purged = 0;               // entries whose payload retention purged (leaf kept)
   std::optional<std::uint64_t> first_bad;  // the first sequence number that is wrong
   std::string problem;                     // one line
   std::vector<std::string> warnings;       // not tampering, but worth a look (a torn published tail)

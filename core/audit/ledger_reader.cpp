@@ -1,7 +1,10 @@
 // ledger_reader: proofs from a ledger's stored hashes, each in one read transaction with the
 // checkpoint it refers to. See ledger.hpp.
 #include "audit/ledger.hpp"
+#include "audit/personal_keys.hpp"
 #include "audit/sqlite_rows.hpp"
+
+#include <boost/json/parse.hpp>
 
 #include <bit>
 
@@ -63,6 +66,7 @@ struct LedgerReader::Impl {
   sqlite3* db = nullptr;
   std::string origin;
   std::optional<NoteVerifier> key;
+  std::unique_ptr<PersonalKeys> keys;
   ~Impl() { sqlite3_close(db); }
 
   // Runs `body` in one read transaction (one snapshot of the ledger).
@@ -119,6 +123,25 @@ std::unique_ptr<LedgerReader> LedgerReader::open(const fs::path& file) {
 }
 
 std::string LedgerReader::origin() const { return impl_->origin; }
+
+std::optional<std::string> LedgerReader::personal(std::uint64_t seq) {
+  std::string canonical = impl_->snapshot([&] {
+    Statement s(impl_->db, "SELECT canonical FROM entries WHERE seq = ?1");
+    sqlite3_bind_int64(s.s, 1, static_cast<sqlite3_int64>(seq));
+    return sqlite3_step(s.s) == SQLITE_ROW ? std::string(text(s.s, 0)) : std::string();
+  });
+  boost::system::error_code ec;
+  boost::json::value entry = boost::json::parse(canonical, ec);
+  const boost::json::value* sealed = !ec && entry.is_object() ? entry.as_object().if_contains("personal") : nullptr;
+  if (!sealed || !sealed->is_object()) return std::nullopt;
+  if (!impl_->keys) {
+    fs::path dir = impl_->file.parent_path();
+    std::error_code exists;
+    if (!fs::exists(dir / "audit-keys.db", exists)) return std::nullopt;
+    impl_->keys = PersonalKeys::open(dir / "audit-keys.db", dir / "audit-kek.key", true);
+  }
+  return impl_->keys->decrypt(sealed->as_object(), personal_data_aad(impl_->origin, seq));
+}
 std::string LedgerReader::verifier_key() const { return impl_->key->encode(); }
 
 std::optional<std::string> LedgerReader::latest_checkpoint() {
@@ -136,16 +159,17 @@ InclusionProof LedgerReader::prove_inclusion(std::uint64_t seq, std::optional<st
     if (seq == 0 || seq > p.tree.size)
       throw std::invalid_argument("entry " + std::to_string(seq) + " is not in the checkpoint of tree size " +
                                   std::to_string(p.tree.size));
-    Statement entry(impl_->db, "SELECT canonical, leaf FROM entries WHERE seq = ?1");
+    Statement entry(impl_->db, "SELECT canonical, leaf, purged FROM entries WHERE seq = ?1");
     sqlite3_bind_int64(entry.s, 1, static_cast<sqlite3_int64>(seq));
     if (sqlite3_step(entry.s) != SQLITE_ROW) throw std::runtime_error("entry " + std::to_string(seq) + " is missing; run `branchline audit verify`");
     p.seq = seq;
     p.entry = text(entry.s, 0);
     p.leaf = as_hash(blob(entry.s, 1)).value_or(Hash{});
+    if (sqlite3_column_type(entry.s, 2) != SQLITE_NULL) p.purged = std::string(text(entry.s, 2));
     StoredTree tree(impl_->db);
     p.proof = inclusion_proof([&tree](std::uint64_t b, std::uint64_t e) { return tree.range(b, e); }, seq - 1, p.tree.size);
     // Never hand out a proof that does not check: a damaged ledger is reported, not proven.
-    if (p.leaf != leaf_hash(p.entry) || !verify_inclusion(p.leaf, seq - 1, p.tree.size, p.proof, p.tree.root))
+    if ((!p.purged && p.leaf != leaf_hash(p.entry)) || !verify_inclusion(p.leaf, seq - 1, p.tree.size, p.proof, p.tree.root))
       throw std::runtime_error("the ledger does not prove entry " + std::to_string(seq) +
                                " against its checkpoint; run `branchline audit verify`");
     return p;
@@ -176,9 +200,8 @@ std::uint64_t LedgerReader::export_entries(const std::string& from, const std::s
     on_checkpoint(note);
     // RFC 3339 UTC times with the same precision compare as text.
     Statement rows(impl_->db,
-                   "SELECT seq, canonical FROM entries WHERE seq <= ?1"
-                   " AND (?2 = '' OR json_extract(canonical, '$.time') >= ?2)"
-                   " AND (?3 = '' OR json_extract(canonical, '$.time') < ?3) ORDER BY seq");
+                   "SELECT seq, canonical, leaf, purged FROM entries WHERE seq <= ?1"
+                   " AND (?2 = '' OR time >= ?2) AND (?3 = '' OR time < ?3) ORDER BY seq");
     sqlite3_bind_int64(rows.s, 1, static_cast<sqlite3_int64>(tree.size));
     sqlite3_bind_text(rows.s, 2, from.data(), static_cast<int>(from.size()), SQLITE_STATIC);
     sqlite3_bind_text(rows.s, 3, to.data(), static_cast<int>(to.size()), SQLITE_STATIC);
@@ -189,7 +212,10 @@ std::uint64_t LedgerReader::export_entries(const std::string& from, const std::s
     while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
       std::uint64_t seq = static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0));
       std::vector<Hash> proof = inclusion_proof(range, seq - 1, tree.size);
-      on_entry({seq, text(rows.s, 1), proof});
+      Hash leaf = as_hash(blob(rows.s, 2)).value_or(Hash{});
+      std::optional<std::string_view> purged;
+      if (sqlite3_column_type(rows.s, 3) != SQLITE_NULL) purged = text(rows.s, 3);
+      on_entry({seq, text(rows.s, 1), leaf, purged, proof});
       ++count;
     }
     if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));

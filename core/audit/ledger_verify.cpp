@@ -152,7 +152,7 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
     }
     std::stable_sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) { return a.size < b.size; });
 
-    Statement entries(db, "SELECT seq, canonical, leaf FROM entries ORDER BY seq");
+    Statement entries(db, "SELECT seq, canonical, leaf, purged FROM entries ORDER BY seq");
     Statement subtree(db, "SELECT hash FROM subtrees WHERE level = ?1 AND idx = ?2");
     std::vector<Frontier::Completed> completed;
     std::size_t next_anchor = 0;
@@ -188,11 +188,20 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
       if (seq != expected) return fail(expected, "entry " + std::to_string(expected) + " is missing");
       std::string_view canonical = text(entries.s, 1);
       auto leaf = as_hash(blob(entries.s, 2));
-      Hash computed = leaf_hash(canonical);
-      if (!leaf || *leaf != computed)
-        return fail(seq, "entry " + std::to_string(seq) + " was altered: its text no longer matches its leaf hash");
-      if (own_seq(canonical) != seq)
-        return fail(seq, "entry " + std::to_string(seq) + " is out of place: it carries another sequence number");
+      Hash computed;
+      if (sqlite3_column_type(entries.s, 3) != SQLITE_NULL) {
+        // Purged by retention: the payload is gone, the leaf hash stays and must still fit the tree.
+        if (!canonical.empty() || !leaf)
+          return fail(seq, "entry " + std::to_string(seq) + " is marked purged but is not empty");
+        computed = *leaf;
+        ++report.purged;
+      } else {
+        computed = leaf_hash(canonical);
+        if (!leaf || *leaf != computed)
+          return fail(seq, "entry " + std::to_string(seq) + " was altered: its text no longer matches its leaf hash");
+        if (own_seq(canonical) != seq)
+          return fail(seq, "entry " + std::to_string(seq) + " is out of place: it carries another sequence number");
+      }
       completed.clear();
       frontier.append(computed, &completed);
       for (const auto& c : completed) {

@@ -244,11 +244,19 @@ Diagnostic word_violation(const SchemaViolation& violation, const json::value& s
     d.message = where + " has an unsupported value";
     d.fix = expected.empty() ? "see docs/configuration.md" : "write " + expected;
   } else if (starts_with(message, "Failed to match regex")) {
-    std::string pattern;
-    if (schema)
+    std::string pattern, description;
+    if (schema) {
       if (auto p = schema->find("pattern"); p != schema->end() && p->value().is_string()) pattern = p->value().as_string();
+      // A pattern's "description" says in words what it wants; it is the better fix.
+      if (auto p = schema->find("description"); p != schema->end() && p->value().is_string())
+        description = p->value().as_string();
+    }
     d.message = where + " does not have the expected form";
-    d.fix = pattern.empty() ? "see docs/configuration.md" : "write a value matching " + pattern;
+    if (value && value->is_string() && value->as_string().size() <= 40)
+      d.message = where + ": '" + std::string(value->as_string()) + "' does not have the expected form";
+    d.fix = !description.empty() ? "write " + description
+            : pattern.empty()    ? "see docs/configuration.md"
+                                 : "write a value matching " + pattern;
   } else if (value && value->is_string()) {
     d.message = where + ": " + message;
   }
@@ -384,6 +392,38 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     cfg.audit.checkpoint_every = static_cast<std::uint64_t>(every->value().as_int64());
   if (auto interval = audit.find("checkpoint_interval_ms"); interval != audit.end())
     cfg.audit.checkpoint_interval = std::chrono::milliseconds(interval->value().as_int64());
+  if (auto purge = audit.find("purge_interval_s"); purge != audit.end())
+    cfg.audit.purge_interval = std::chrono::seconds(purge->value().as_int64());
+  {
+    std::vector<Diagnostic> retention_problems;
+    audit::RetentionPolicy& policy = cfg.audit.retention;
+    if (auto classes = audit.find("retention"); classes != audit.end())
+      for (const auto& c : classes->value().as_object()) {
+        auto period = audit::RetentionPeriod::parse(std::string(c.value().as_string()));
+        if (!period)
+          retention_problems.push_back(cfg.at("/audit/retention/" + std::string(c.key()),
+                                              "retention period is longer than 100 years (36500 days)",
+                                              "give days (\"30d\") or years (\"7y\"), at most 100 years"));
+        else
+          policy.classes[std::string(c.key())] = *period;
+      }
+    auto known = [&](const std::string& name, const std::string& pointer) {
+      if (policy.classes.count(name)) return;
+      std::string names;
+      for (const auto& [n, p] : policy.classes) names += (names.empty() ? "" : ", ") + n;
+      retention_problems.push_back(cfg.at(pointer, "retention class '" + name + "' is not defined",
+                                          "use one of " + names + ", or define it under audit.retention"));
+    };
+    policy.default_class = str(audit, "default_retention", policy.default_class);
+    if (audit.contains("default_retention")) known(policy.default_class, "/audit/default_retention");
+    if (auto types = audit.find("retention_by_consultation_type"); types != audit.end())
+      for (const auto& t : types->value().as_object()) {
+        std::string name(t.value().as_string());
+        known(name, "/audit/retention_by_consultation_type/" + std::string(t.key()));
+        policy.by_consultation_type[std::string(t.key())] = name;
+      }
+    if (!retention_problems.empty()) throw ConfigError(std::move(retention_problems));
+  }
 
   auto getenv = options.getenv ? options.getenv : [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());

@@ -16,6 +16,7 @@
 //    by the host (host/plugin_set) with validate_at(), which reports at the settings' positions.
 #pragma once
 
+#include "audit/retention.hpp"
 #include "config/diagnostic.hpp"
 #include "config/yaml_document.hpp"
 #include "net/http_client.hpp"
@@ -58,6 +59,8 @@ struct AuditConfig {
   std::uint64_t checkpoint_every = 1000;
   std::chrono::milliseconds checkpoint_interval{1000};
   std::filesystem::path publish_to;         // append-only copy of the checkpoints; empty: none
+  audit::RetentionPolicy retention;         // classes, per consultation type, default
+  std::chrono::seconds purge_interval{3600};  // 0: no automatic purge
 };
 
 struct HostConfig {

@@ -138,24 +138,39 @@ func main() {
 	}
 
 	// The entries: each checked against the checkpoint on its own.
-	var records [][]byte
+	var leaves []tlog.Hash
 	var proofs [][]tlog.Hash
-	count, line := 0, 1
+	count, purged, line := 0, 0, 1
 	for scanner.Scan() {
 		line++
 		var e struct {
-			Seq   int64    `json:"seq"`
-			Entry string   `json:"entry"`
-			Proof []string `json:"proof"`
+			Seq      int64    `json:"seq"`
+			Entry    string   `json:"entry"`
+			Purged   string   `json:"purged"`
+			LeafHash string   `json:"leaf_hash"`
+			Proof    []string `json:"proof"`
 		}
 		if err := json.Unmarshal(scanner.Bytes(), &e); err != nil {
 			fail("line %d is not an exported entry: %v", line, err)
 		}
-		var own struct {
-			Seq int64 `json:"seq"`
-		}
-		if err := json.Unmarshal([]byte(e.Entry), &own); err != nil || own.Seq != e.Seq {
-			fail("entry %d: the entry does not carry its own sequence number", e.Seq)
+		// A purged entry (retention removed its payload) keeps its leaf hash: its place in the
+		// tree is still proven, its content no longer can be.
+		var leaf tlog.Hash
+		if e.Purged != "" {
+			hashes, err := decodeHashes([]string{e.LeafHash})
+			if err != nil {
+				fail("entry %d: purged, but its leaf hash is not base64 of 32 bytes", e.Seq)
+			}
+			leaf = hashes[0]
+			purged++
+		} else {
+			var own struct {
+				Seq int64 `json:"seq"`
+			}
+			if err := json.Unmarshal([]byte(e.Entry), &own); err != nil || own.Seq != e.Seq {
+				fail("entry %d: the entry does not carry its own sequence number", e.Seq)
+			}
+			leaf = tlog.RecordHash([]byte(e.Entry))
 		}
 		if e.Seq < 1 || e.Seq > cp.size {
 			fail("entry %d: not in the checkpoint's tree of size %d", e.Seq, cp.size)
@@ -164,15 +179,14 @@ func main() {
 		if err != nil {
 			fail("entry %d: %v", e.Seq, err)
 		}
-		leaf := tlog.RecordHash([]byte(e.Entry))
 		if err := tlog.CheckRecord(tlog.RecordProof(proof), cp.size, cp.root, e.Seq-1, leaf); err != nil {
 			fail("entry %d: its inclusion proof does not check against the checkpoint (%v): the entry was altered", e.Seq, err)
 		}
 		if *full {
-			if e.Seq != int64(len(records))+1 {
-				fail("entry %d: -full needs every entry in order; expected %d", e.Seq, len(records)+1)
+			if e.Seq != int64(len(leaves))+1 {
+				fail("entry %d: -full needs every entry in order; expected %d", e.Seq, len(leaves)+1)
 			}
-			records = append(records, []byte(e.Entry))
+			leaves = append(leaves, leaf)
 			proofs = append(proofs, proof)
 		}
 		count++
@@ -182,8 +196,8 @@ func main() {
 	}
 
 	if *full {
-		if int64(len(records)) != cp.size {
-			fail("-full: the export holds %d entries, the checkpoint %d", len(records), cp.size)
+		if int64(len(leaves)) != cp.size {
+			fail("-full: the export holds %d entries, the checkpoint %d", len(leaves), cp.size)
 		}
 		var stored []tlog.Hash
 		reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
@@ -196,8 +210,8 @@ func main() {
 			}
 			return out, nil
 		})
-		for n, data := range records {
-			hashes, err := tlog.StoredHashes(int64(n), data, reader)
+		for n, leaf := range leaves {
+			hashes, err := tlog.StoredHashesForRecordHash(int64(n), leaf, reader)
 			if err != nil {
 				fail("tlog: %v", err)
 			}
@@ -207,7 +221,7 @@ func main() {
 		if err != nil || root != cp.root {
 			fail("the tree rebuilt by tlog has root %v, the checkpoint %v", root, cp.root)
 		}
-		for n := range records {
+		for n := range leaves {
 			want, err := tlog.ProveRecord(cp.size, int64(n), reader)
 			if err != nil || !sameHashes(want, proofs[n]) {
 				fail("entry %d: the proof differs from tlog.ProveRecord's", n+1)
@@ -219,8 +233,12 @@ func main() {
 	} else if *consistencyFile != "" {
 		checkConsistency(*consistencyFile, verifier, cp, nil)
 	}
-	fmt.Printf("ok: %d entries checked against the checkpoint of %s at tree size %d, root %v, signed by %s\n",
+	fmt.Printf("ok: %d entries checked against the checkpoint of %s at tree size %d, root %v, signed by %s",
 		count, cp.origin, cp.size, cp.root, verifier.Name())
+	if purged > 0 {
+		fmt.Printf(" (%d purged by retention: place proven, payload gone)", purged)
+	}
+	fmt.Println()
 }
 
 // checkConsistency checks each proof with tlog.CheckTree and, when the tree was rebuilt, compares

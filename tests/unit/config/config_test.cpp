@@ -150,6 +150,28 @@ TEST(Config, ManyProblemsAreReportedTogetherInFileOrder) {
   EXPECT_LT(all[0].mark.line, all[1].mark.line);
 }
 
+TEST(Config, AuditRetentionLoadsAndUnknownClassesAreNamedWhereTheyAreUsed) {
+  const std::string audit =
+      "audit:\n"
+      "  retention: {standard: 30d, regulated: 7y, mortgage: 25y}\n"
+      "  retention_by_consultation_type: {mortgage_advice: mortgage, loan_origination: regulatd}\n"
+      "  purge_interval_s: 600\n";
+  Diagnostic d = problem(replace(kValid, "plugins:\n", audit + "plugins:\n"));
+  EXPECT_NE(d.message.find("retention class 'regulatd' is not defined"), std::string::npos) << d.message;
+  EXPECT_NE(d.fix.find("mortgage, regulated, standard"), std::string::npos) << d.fix;
+  EXPECT_GT(d.mark.column, 40);  // at the value, not the section
+  HostConfig cfg = load_config_text(replace(kValid, "plugins:\n", replace(audit, "regulatd", "regulated") + "plugins:\n"),
+                                    "bank.yaml", env({}));
+  EXPECT_EQ(cfg.audit.retention.classes.at("mortgage").years, 25);
+  EXPECT_EQ(cfg.audit.retention.classes.at("investment").years, 10);  // the defaults stay unless redefined
+  EXPECT_EQ(cfg.audit.retention.by_consultation_type.at("mortgage_advice"), "mortgage");
+  EXPECT_EQ(cfg.audit.purge_interval, std::chrono::seconds(600));
+  EXPECT_EQ(cfg.audit.origin, "branchline/" + cfg.node_id);
+  Diagnostic bad = problem(replace(kValid, "plugins:\n", "audit:\n  retention: {standard: 30m}\nplugins:\n"));
+  EXPECT_NE(bad.message.find("'30m' does not have the expected form"), std::string::npos) << bad.message;
+  EXPECT_EQ(bad.fix, "write days (\"30d\") or calendar years (\"7y\")");
+}
+
 TEST(Config, InstanceIdMustBeUnique) {
   Diagnostic d = problem(kValid + "  - id: crm\n    plugin: cpp-crm\n    kind: crm\n");
   EXPECT_EQ(d.mark.line, 10);

@@ -1,0 +1,73 @@
+// retention: see retention.hpp.
+#include "audit/retention.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace branchline::audit {
+
+std::optional<RetentionPeriod> RetentionPeriod::parse(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  int n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
+  if (ec != std::errc() || end != text.data() + text.size() - 1 || n <= 0) return std::nullopt;
+  if (text.back() == 'd' && n <= 36500) return RetentionPeriod{n, 0};
+  if (text.back() == 'y' && n <= 100) return RetentionPeriod{0, n};
+  return std::nullopt;
+}
+
+std::string RetentionPeriod::to_string() const {
+  return years ? std::to_string(years) + "y" : std::to_string(days) + "d";
+}
+
+std::string RetentionPolicy::class_for(const boost::json::object& entry) const {
+  if (auto* own = entry.if_contains("retention"); own && own->is_string()) return std::string(own->as_string());
+  const boost::json::value* type = entry.if_contains("consultation_type");
+  if (!type)
+    if (auto* resource = entry.if_contains("resource"); resource && resource->is_object())
+      type = resource->as_object().if_contains("consultation_type");
+  if (type && type->is_string())
+    if (auto it = by_consultation_type.find(std::string(type->as_string())); it != by_consultation_type.end())
+      return it->second;
+  return default_class;
+}
+
+std::string RetentionPolicy::longest_class() const {
+  std::string best = default_class;
+  long best_days = -1;
+  for (const auto& [name, p] : classes) {
+    long days = p.days + 366L * p.years;
+    if (days > best_days) best = name, best_days = days;
+  }
+  return best;
+}
+
+std::optional<std::string> RetentionPolicy::cutoff(const std::string& name, std::chrono::system_clock::time_point now) const {
+  auto it = classes.find(name);
+  if (it == classes.end()) return std::nullopt;
+  using namespace std::chrono;
+  auto day = floor<days>(now);
+  auto time_of_day = now - day;
+  year_month_day date{day};
+  if (it->second.years) {
+    date = date - years(it->second.years);
+    if (!date.ok()) date = year_month_day{year_month_day_last{date.year(), month_day_last{date.month()}}};  // 29 Feb
+  }
+  sys_days cut_day = sys_days{date} - days(it->second.days);
+  return ledger_time(time_point_cast<system_clock::duration>(cut_day + time_of_day));
+}
+
+std::string ledger_time(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto day = floor<days>(t);
+  year_month_day date{day};
+  auto us = duration_cast<microseconds>(t - day).count();
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<long long>(us / 3600000000LL), static_cast<long long>(us / 60000000LL % 60),
+                static_cast<long long>(us / 1000000LL % 60), static_cast<long long>(us % 1000000LL));
+  return buffer;
+}
+
+}  // namespace branchline::audit
