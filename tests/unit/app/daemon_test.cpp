@@ -313,6 +313,60 @@ TEST_F(Executables, AuditAppendAndVerifyFromTheCommandLine) {
             1);
 }
 
+TEST_F(Executables, AuditHoldsErasureAndPurgeFromTheCommandLine) {
+  fs::path db = dir_ / "ledger.db";
+  std::string out, err;
+  const std::string bl = kBin + "/branchline";
+  ASSERT_EQ(run({"/bin/sh", "-c",
+                 "printf '{\"action\":\"crm.read\",\"time\":\"2020-01-01T00:00:00.000000Z\","
+                 "\"resource\":{\"customer\":\"c-1\"},\"personal\":{\"name\":\"Ada\"}}\\n' | " +
+                     bl + " audit append --db " + db.string()},
+                &out, &err),
+            0)
+      << err;
+  ASSERT_EQ(run({bl, "audit", "hold", "--db", db.string(), "--customer", "c-1", "--reason", "case 7", "--by", "counsel:ann"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("legal hold 1 placed"), std::string::npos) << out;
+  EXPECT_EQ(run({bl, "audit", "hold", "--db", db.string(), "--from", "2020-01-01", "--reason", "x"}, &out, &err), 2);
+  EXPECT_EQ(run({bl, "audit", "erase", "--db", db.string(), "--customer", "c-1", "--reason", "GDPR 1"}, &out, &err), 1);
+  EXPECT_NE(err.find("refused: a legal hold covers c-1"), std::string::npos) << err;
+  EXPECT_EQ(run({bl, "audit", "purge", "--db", db.string()}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("purged the payload of 0 entries"), std::string::npos) << out;
+  EXPECT_EQ(run({bl, "audit", "release", "--db", db.string(), "--hold", "1", "--reason", "settled"}, &out, &err), 0) << err;
+  EXPECT_EQ(run({bl, "audit", "release", "--db", db.string(), "--hold", "1", "--reason", "again"}, &out, &err), 1);
+  EXPECT_EQ(run({bl, "audit", "erase", "--db", db.string(), "--customer", "c-1", "--reason", "GDPR 1"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("erased"), std::string::npos) << out;
+  EXPECT_EQ(run({bl, "audit", "purge", "--db", db.string()}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("purged the payload of 1 entries"), std::string::npos) << out;
+  EXPECT_EQ(run({bl, "audit", "verify", "--db", db.string(), "--key", (dir_ / "audit-signing.key.pub").string()}, &out, &err), 0)
+      << out << err;
+  EXPECT_NE(out.find("1 payloads purged by retention"), std::string::npos) << out;
+  EXPECT_EQ(run({bl, "audit", "verify", "--db", db.string(), "--key", "not-a-key"}, &out, &err), 2);
+}
+
+TEST_F(Executables, TheDaemonPublishesCheckpointsAndKeepsItsLedgerToItself) {
+  fs::path config = write_config(kTwoCrms);
+  std::ofstream(config, std::ios::app) << "audit:\n  origin: bank.example/test-node\n  checkpoint_interval_ms: 50\n"
+                                          "  publish_to: " << (dir_ / "published").string() << "\n";
+  Process daemon({kBin + "/branchlined", "--config", config.string()}, dir_ / "daemon");
+  ASSERT_TRUE(eventually([&] { return health_status() == "ok"; })) << daemon.err();
+  fs::path db = dir_ / "data/audit.db";
+  std::string out, err;
+  // A second writer is refused while the daemon runs; readers are not.
+  EXPECT_EQ(run({"/bin/sh", "-c", "echo '{}' | " + kBin + "/branchline audit append --db " + db.string()}, &out, &err), 1);
+  EXPECT_NE(err.find("open in another process"), std::string::npos) << err;
+  ASSERT_TRUE(eventually([&] { return fs::exists(dir_ / "published") && fs::file_size(dir_ / "published") > 0; }));
+  EXPECT_EQ(run({kBin + "/branchline", "audit", "checkpoint", "--db", db.string()}, &out, &err), 0) << err;
+  EXPECT_EQ(out.rfind("bank.example/test-node\n", 0), 0u) << out;
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(), 0) << daemon.err();
+  EXPECT_EQ(run({kBin + "/branchline", "audit", "verify", "--db", db.string(), "--key",
+                 (dir_ / "data/audit-signing.key.pub").string(), "--published", (dir_ / "published").string()},
+                &out, &err),
+            0)
+      << out << err;
+  EXPECT_NE(out.find("intact"), std::string::npos) << out;
+}
+
 TEST_F(Executables, IdentityLocalStopsAProductionStart) {
   std::string config = read_file(std::string(BRANCHLINE_SOURCE_DIR) + "/config/branchline.yaml");
   config.replace(config.find("environment: development"), 24, "environment: production");
