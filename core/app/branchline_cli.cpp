@@ -98,6 +98,8 @@ int plugins_list(const std::string& file, bool as_json, std::string data_dir) {
   host::HostEnvironment env;
   env.executor = io.get_executor();
   env.environment = cfg.environment;
+  env.node = cfg.node_id;
+  env.region = cfg.region;
   env.data_dir = data_dir;
   env.audit = audit::Ledger::open(fs::path(data_dir) / "audit.db");
   env.metrics = std::make_shared<telemetry::MetricsRegistry>();

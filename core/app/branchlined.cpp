@@ -182,6 +182,8 @@ int run(const std::string& config_file) {
   host::HostEnvironment env;
   env.executor = io.get_executor();
   env.environment = cfg.environment;
+  env.node = cfg.node_id;
+  env.region = cfg.region;
   env.data_dir = data_dir;
   env.audit = audit_sink;
   env.metrics = std::make_shared<telemetry::MetricsRegistry>();

@@ -189,8 +189,10 @@ bl_status service_audit_append(bl_host_ctx* ctx, const char* entry, std::size_t 
   json::value doc = json::parse(view(entry, entry_length), ec);
   if (ec || !doc.is_object()) return BL_INVALID_ARGUMENT;
   json::object record = std::move(doc.get_object());
-  // The host, not the plugin, says who is speaking.
+  // The host, not the plugin, says who is speaking, and where.
   record["source"] = json::object{{"plugin", s->library->manifest().id}, {"instance", s->config.id}};
+  if (!s->env.node.empty()) record["node"] = s->env.node;
+  if (!s->env.region.empty()) record["region"] = s->env.region;
   auto executor = s->env.executor;
   // `done` reaches the plugin through the instance's gate: never after destroy().
   s->env.audit->append(std::move(record), [executor, gate = s->calls->gate(), done, user](bl_status status) {

@@ -40,6 +40,8 @@ namespace branchline::host {
 struct HostEnvironment {
   boost::asio::any_io_executor executor;   // control plane: timers, deadlines, service callbacks
   std::string environment = "development"; // development | staging | production
+  std::string node;                        // node.id and node.region: added to plugins' audit entries
+  std::string region;
   std::filesystem::path data_dir;          // each instance gets data_dir/plugins/<instance id>
   // Events a plugin emits (type, JSON payload). May be empty.
   std::function<void(const std::string& instance_id, const std::string& type, const std::string& payload)> on_emit;

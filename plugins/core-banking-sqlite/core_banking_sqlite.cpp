@@ -8,6 +8,7 @@
 //   transfer          params {"from_account", "to_account", "amount_minor"}        -> completed, or
 //                     rejected with {"reason": "insufficient_funds"|"currency_mismatch"}
 // Every operation runs on the instance's worker thread, so host threads never wait on the disk.
+#include "../common/audit.hpp"
 #include "../common/ids.hpp"
 #include "../common/json.hpp"
 #include "../common/sqlite_db.hpp"
@@ -58,6 +59,9 @@ class CoreBankingSqlite final : public sdk::CoreBankingPlugin {
     serve(worker_, call, [this, call] {
       json::object body = parse_object(call.body());
       std::string customer = required_string(body, "customer_id");
+      json::object entry = audit_entry(call, "core.accounts.read", {{"type", "customer_accounts"}, {"customer", customer}});
+      entry["fields"] = json::array{"account_id", "type", "currency", "balance", "status", "opened_at"};
+      audit(host(), entry);
       auto stmt = db_->prepare(
           "SELECT account_id, type, currency, balance_minor, status, opened_at FROM accounts WHERE customer_id = ?1 "
           "ORDER BY opened_at, account_id");
@@ -85,25 +89,13 @@ class CoreBankingSqlite final : public sdk::CoreBankingPlugin {
       json::object params = p != body.end() && p->value().is_object() ? p->value().as_object() : json::object();
       // The body's canonical form for idempotency: the same request serialises the same way.
       std::string hash = sha256_hex(type + '\n' + customer + '\n' + canonical(params));
-      return db_->transaction([&] {
-        auto existing = db_->prepare("SELECT body_hash, result FROM operations WHERE idempotency_key = ?1");
-        existing.bind(1, key);
-        if (existing.step()) {
-          if (existing.text(0) != hash)
-            throw sdk::Error(BL_ALREADY_EXISTS, "the idempotency key was used for another operation");
-          return existing.text(1);
-        }
-        json::object details;
-        std::string state = perform(type, customer, params, details);
-        std::string operation_id = random_id("op-");
-        json::object result{{"operation_id", operation_id}, {"state", state}, {"details", std::move(details)}};
-        std::string text = json::serialize(result);
-        auto insert = db_->prepare(
-            "INSERT INTO operations(operation_id, idempotency_key, body_hash, type, customer_id, state, result, "
-            "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-        insert.bind(1, operation_id).bind(2, key).bind(3, hash).bind(4, type).bind(5, customer).bind(6, state);
-        insert.bind(7, text).bind(8, now_rfc3339());
-        insert.step();
+      json::object entry =
+          audit_entry(call, "core.operation." + type, {{"type", "operation"}, {"customer", customer}, {"idempotency_key", key}});
+      return audited(host(), entry, [&] {
+        std::string text = perform_once(type, key, hash, customer, params);
+        json::value result = json::parse(text);
+        entry["resource"].as_object()["id"] = result.at("operation_id");
+        entry["state"] = result.at("state");
         return text;
       });
     });
@@ -115,15 +107,46 @@ class CoreBankingSqlite final : public sdk::CoreBankingPlugin {
       std::string id = optional_string(body, "operation_id", 128);
       std::string key = optional_string(body, "idempotency_key", 128);
       if (id.empty() == key.empty()) throw sdk::Error(BL_INVALID_ARGUMENT, "give operation_id or idempotency_key");
-      auto stmt = db_->prepare(id.empty() ? "SELECT result FROM operations WHERE idempotency_key = ?1"
-                                          : "SELECT result FROM operations WHERE operation_id = ?1");
-      stmt.bind(1, id.empty() ? key : id);
-      if (!stmt.step()) throw sdk::Error(BL_NOT_FOUND, "no such operation");
-      return stmt.text(0);
+      json::object entry = audit_entry(call, "core.operation.read", {{"type", "operation"}});
+      return audited(host(), entry, [&] {
+        auto stmt = db_->prepare(id.empty() ? "SELECT result, operation_id, customer_id FROM operations WHERE idempotency_key = ?1"
+                                            : "SELECT result, operation_id, customer_id FROM operations WHERE operation_id = ?1");
+        stmt.bind(1, id.empty() ? key : id);
+        if (!stmt.step()) throw sdk::Error(BL_NOT_FOUND, "no such operation");
+        entry["resource"].as_object()["id"] = stmt.text(1);
+        entry["resource"].as_object()["customer"] = stmt.text(2);
+        return stmt.text(0);
+      });
     });
   }
 
  private:
+  // The operation, once per idempotency key: a repeat answers the first result.
+  std::string perform_once(const std::string& type, const std::string& key, const std::string& hash,
+                           const std::string& customer, const json::object& params) {
+    return db_->transaction([&] {
+      auto existing = db_->prepare("SELECT body_hash, result FROM operations WHERE idempotency_key = ?1");
+      existing.bind(1, key);
+      if (existing.step()) {
+        if (existing.text(0) != hash)
+          throw sdk::Error(BL_ALREADY_EXISTS, "the idempotency key was used for another operation");
+        return existing.text(1);
+      }
+      json::object details;
+      std::string state = perform(type, customer, params, details);
+      std::string operation_id = random_id("op-");
+      json::object result{{"operation_id", operation_id}, {"state", state}, {"details", std::move(details)}};
+      std::string text = json::serialize(result);
+      auto insert = db_->prepare(
+          "INSERT INTO operations(operation_id, idempotency_key, body_hash, type, customer_id, state, result, "
+          "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      insert.bind(1, operation_id).bind(2, key).bind(3, hash).bind(4, type).bind(5, customer).bind(6, state);
+      insert.bind(7, text).bind(8, now_rfc3339());
+      insert.step();
+      return text;
+    });
+  }
+
   // Carries out one operation inside the caller's transaction; returns its state.
   std::string perform(const std::string& type, const std::string& customer, const json::object& params,
                       json::object& details) {

@@ -4,6 +4,7 @@
 // (WAL, synchronous=FULL). add_note is idempotent on its idempotency_key: the same key and body
 // answer the first note's id, the same key with another body is BL_ALREADY_EXISTS. Every
 // operation runs on the instance's worker thread, so host threads never wait on the disk.
+#include "../common/audit.hpp"
 #include "../common/ids.hpp"
 #include "../common/json.hpp"
 #include "../common/sqlite_db.hpp"
@@ -57,10 +58,14 @@ class CrmSqlite final : public sdk::CrmPlugin {
       json::object body = parse_object(call.body());
       std::string id = required_string(body, "customer_id");
       std::vector<std::string> fields = string_list(body, "fields", 32);
-      auto stmt = db_->prepare(select_sql() + " WHERE customer_id = ?1");
-      stmt.bind(1, id);
-      if (!stmt.step()) throw sdk::Error(BL_NOT_FOUND, "no such customer");
-      return json::serialize(customer_json(stmt, fields));
+      json::object entry = audit_entry(call, "crm.customer.read", {{"type", "customer"}, {"id", id}, {"customer", id}});
+      entry["fields"] = field_names(fields);
+      return audited(host(), entry, [&] {
+        auto stmt = db_->prepare(select_sql() + " WHERE customer_id = ?1");
+        stmt.bind(1, id);
+        if (!stmt.step()) throw sdk::Error(BL_NOT_FOUND, "no such customer");
+        return json::serialize(customer_json(stmt, fields));
+      });
     });
   }
 
@@ -91,11 +96,21 @@ class CrmSqlite final : public sdk::CrmPlugin {
         }
         value = escaped + "%";
       }
-      auto stmt = db_->prepare(select_sql() + where + " ORDER BY customer_id LIMIT ?2");
-      stmt.bind(1, value).bind(2, limit);
-      json::array customers;
-      while (stmt.step()) customers.push_back(customer_json(stmt, fields));
-      return json::serialize(json::object{{"customers", std::move(customers)}});
+      // The query itself identifies someone and has no customer to seal it with: only its kind is
+      // recorded, with the customers it returned.
+      json::object entry = audit_entry(call, "crm.customer.search", {{"type", "customer_search"}, {"query_by", column}});
+      entry["fields"] = field_names(fields);
+      return audited(host(), entry, [&] {
+        auto stmt = db_->prepare(select_sql() + where + " ORDER BY customer_id LIMIT ?2");
+        stmt.bind(1, value).bind(2, limit);
+        json::array customers, ids;
+        while (stmt.step()) {
+          customers.push_back(customer_json(stmt, fields));
+          ids.push_back(customers.back().as_object().at("customer_id"));
+        }
+        entry["resource"].as_object()["customers"] = std::move(ids);
+        return json::serialize(json::object{{"customers", std::move(customers)}});
+      });
     });
   }
 
@@ -108,24 +123,11 @@ class CrmSqlite final : public sdk::CrmPlugin {
       std::string text = required_string(body, "text", 16 * 1024);
       std::string key = required_string(body, "idempotency_key", 128);
       std::string hash = sha256_hex(customer + '\n' + consultation + '\n' + author + '\n' + text);
-      return db_->transaction([&] {
-        auto existing = db_->prepare("SELECT note_id, body_hash FROM notes WHERE idempotency_key = ?1");
-        existing.bind(1, key);
-        if (existing.step()) {
-          if (existing.text(1) != hash)
-            throw sdk::Error(BL_ALREADY_EXISTS, "the idempotency key was used for another note");
-          return json::serialize(json::object{{"note_id", existing.text(0)}});
-        }
-        auto known = db_->prepare("SELECT 1 FROM customers WHERE customer_id = ?1");
-        known.bind(1, customer);
-        if (!known.step()) throw sdk::Error(BL_NOT_FOUND, "no such customer");
-        std::string note_id = random_id("note-");
-        auto insert = db_->prepare(
-            "INSERT INTO notes(note_id, customer_id, consultation_id, author, text, created_at, idempotency_key, "
-            "body_hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-        insert.bind(1, note_id).bind(2, customer).bind(3, consultation).bind(4, author).bind(5, text);
-        insert.bind(6, now_rfc3339()).bind(7, key).bind(8, hash);
-        insert.step();
+      json::object entry = audit_entry(call, "crm.note.create",
+                                       {{"type", "note"}, {"customer", customer}, {"consultation", consultation}});
+      return audited(host(), entry, [&] {
+        std::string note_id = create_note_once(customer, consultation, author, text, key, hash);
+        entry["resource"].as_object()["id"] = note_id;
         return json::serialize(json::object{{"note_id", note_id}});
       });
     });
@@ -136,6 +138,9 @@ class CrmSqlite final : public sdk::CrmPlugin {
       json::object body = parse_object(call.body());
       std::string customer = required_string(body, "customer_id");
       std::int64_t limit = optional_integer(body, "limit", 20, 1, 100);
+      json::object entry = audit_entry(call, "crm.note.read", {{"type", "customer_notes"}, {"customer", customer}});
+      entry["fields"] = json::array{"author", "text", "created_at"};
+      audit(host(), entry);
       auto stmt = db_->prepare(
           "SELECT note_id, consultation_id, author, text, created_at FROM notes WHERE customer_id = ?1 "
           "ORDER BY created_at DESC, rowid DESC LIMIT ?2");
@@ -153,6 +158,40 @@ class CrmSqlite final : public sdk::CrmPlugin {
   }
 
  private:
+  // The note, once per idempotency key: a repeat answers the first note's id.
+  std::string create_note_once(const std::string& customer, const std::string& consultation, const std::string& author,
+                               const std::string& text, const std::string& key, const std::string& hash) {
+    return db_->transaction([&] {
+      auto existing = db_->prepare("SELECT note_id, body_hash FROM notes WHERE idempotency_key = ?1");
+      existing.bind(1, key);
+      if (existing.step()) {
+        if (existing.text(1) != hash) throw sdk::Error(BL_ALREADY_EXISTS, "the idempotency key was used for another note");
+        return existing.text(0);
+      }
+      auto known = db_->prepare("SELECT 1 FROM customers WHERE customer_id = ?1");
+      known.bind(1, customer);
+      if (!known.step()) throw sdk::Error(BL_NOT_FOUND, "no such customer");
+      std::string note_id = random_id("note-");
+      auto insert = db_->prepare(
+          "INSERT INTO notes(note_id, customer_id, consultation_id, author, text, created_at, idempotency_key, "
+          "body_hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      insert.bind(1, note_id).bind(2, customer).bind(3, consultation).bind(4, author).bind(5, text);
+      insert.bind(6, now_rfc3339()).bind(7, key).bind(8, hash);
+      insert.step();
+      return note_id;
+    });
+  }
+
+  // The profile fields an operation touched: those asked for, or all of them.
+  static json::array field_names(const std::vector<std::string>& asked) {
+    json::array out;
+    if (asked.empty())
+      for (const auto& [name, column] : kFields) out.push_back(json::string(name));
+    else
+      for (const auto& f : asked) out.push_back(json::string(f));
+    return out;
+  }
+
   static std::string select_sql() {
     std::string sql = "SELECT customer_id";
     for (const auto& f : kFields) sql += ", " + f.second;

@@ -12,7 +12,7 @@
 //   Async64        64 calls in flight at once, per call, the same two ways.
 #include "workload.hpp"
 
-#include "audit/audit_sink.hpp"
+#include "audit/ledger.hpp"
 #include "host/plugin_instance.hpp"
 #include "host/plugin_library.hpp"
 #include "telemetry/metrics.hpp"
@@ -74,7 +74,7 @@ struct Host {
     fs::create_directories(data_dir);
     env.executor = io.get_executor();
     env.data_dir = data_dir;
-    env.audit = std::make_shared<audit::JsonLinesAuditSink>(data_dir / "audit.jsonl");
+    env.audit = std::shared_ptr<audit::Ledger>(audit::Ledger::open(data_dir / "audit.db"));
     env.metrics = std::make_shared<telemetry::MetricsRegistry>();
   }
   ~Host() { fs::remove_all(data_dir); }

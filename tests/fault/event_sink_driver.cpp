@@ -2,7 +2,7 @@
 // the real host code and delivers batches of 20 events, printing "acked <last sequence>" after each
 // batch the plugin acknowledged. The test kills it with SIGKILL mid-stream.
 //   event_sink_driver PLUGIN_DIR DATA_DIR FIRST_SEQUENCE run|once
-#include "audit/audit_sink.hpp"
+#include "audit/ledger.hpp"
 #include "host/plugin_instance.hpp"
 #include "host/plugin_library.hpp"
 #include "telemetry/metrics.hpp"
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   host::HostEnvironment env;
   env.executor = io.get_executor();
   env.data_dir = data_dir;
-  env.audit = std::make_shared<audit::JsonLinesAuditSink>(data_dir / "audit.jsonl");
+  env.audit = std::shared_ptr<audit::Ledger>(audit::Ledger::open(data_dir / "audit.db"));
   env.metrics = std::make_shared<telemetry::MetricsRegistry>();
   auto library = host::PluginLibrary::load(plugin_dir / "event-sink-log.so", BL_KIND_EVENT_SINK);
   host::InstanceConfig config;

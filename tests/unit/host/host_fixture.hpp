@@ -1,8 +1,9 @@
 // host_fixture: a minimal host environment for loader and call tests: an io_context on its own
-// thread, an audit journal and a metrics registry in a fresh temporary data directory.
+// thread, the audit ledger and a metrics registry in a fresh temporary data directory.
 #pragma once
 
-#include "audit/audit_sink.hpp"
+#include "../../support/ledger_entries.hpp"
+#include "audit/ledger.hpp"
 #include "host/plugin_instance.hpp"
 #include "host/plugin_library.hpp"
 #include "telemetry/metrics.hpp"
@@ -32,7 +33,7 @@ class HostFixture : public ::testing::Test {
     std::filesystem::create_directories(data_dir_);
     env_.executor = io_.get_executor();
     env_.data_dir = data_dir_;
-    env_.audit = std::make_shared<audit::JsonLinesAuditSink>(data_dir_ / "audit.jsonl");
+    env_.audit = std::shared_ptr<audit::Ledger>(audit::Ledger::open(data_dir_ / "audit.db"));
     env_.metrics = std::make_shared<telemetry::MetricsRegistry>();
     env_.http = std::make_shared<net::HttpClient>(env_.metrics);
     env_.drain_timeout = std::chrono::milliseconds(2000);

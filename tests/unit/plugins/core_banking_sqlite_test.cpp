@@ -71,6 +71,23 @@ TEST_F(CoreBankingSqlite, TransfersMoveMoneyOrAreRejectedWithAReason) {
             BL_PERMISSION_DENIED);
 }
 
+TEST_F(CoreBankingSqlite, AccountReadsAndOperationsAreInTheAuditLedger) {
+  auto core = start("core-banking-sqlite", BL_KIND_CORE_BANKING);
+  ok(*core, &bl_core_banking_api::list_accounts, R"({"customer_id":"c-1001"})", kAdvisorContext);
+  json::object read = audited("core.accounts.read");
+  ASSERT_FALSE(read.empty());
+  EXPECT_EQ(read.at("resource").at("customer"), "c-1001");
+  EXPECT_EQ(read.at("actor").at("role"), "advisor");
+  json::value done = ok(*core, &bl_core_banking_api::submit_operation,
+                        R"({"type":"transfer","idempotency_key":"t-9","customer_id":"c-1001",)"
+                        R"("params":{"from_account":"acc-1001-sav","to_account":"acc-1001-chk","amount_minor":100}})",
+                        kAdvisorContext);
+  json::object transfer = audited("core.operation.transfer");
+  EXPECT_EQ(transfer.at("resource").at("id"), done.at("operation_id"));
+  EXPECT_EQ(transfer.at("state"), "completed");
+  EXPECT_EQ(transfer.at("resource").at("consultation"), "k-55");
+}
+
 TEST_F(CoreBankingSqlite, LoanOriginationIsPendingAndBadRequestsAreRefused) {
   auto core = start("core-banking-sqlite", BL_KIND_CORE_BANKING);
   json::value loan = ok(*core, &bl_core_banking_api::submit_operation,

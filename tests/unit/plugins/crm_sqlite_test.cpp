@@ -16,6 +16,43 @@ TEST_F(CrmSqlite, LookupReturnsOnlyTheRequestedFields) {
   EXPECT_EQ(call(*crm, &bl_crm_api::lookup_customer, "not json").status, BL_INVALID_ARGUMENT);
 }
 
+TEST_F(CrmSqlite, EveryDataAccessIsInTheAuditLedgerWithWhoWhatAndWhichFields) {
+  auto crm = start("crm-sqlite", BL_KIND_CRM);
+  ok(*crm, &bl_crm_api::lookup_customer, R"({"customer_id":"c-1002","fields":["name","products"]})", kAdvisorContext);
+  json::object read = audited("crm.customer.read");
+  ASSERT_FALSE(read.empty());
+  EXPECT_EQ(json::serialize(read.at("actor")), R"({"ip":"10.0.0.7","principal":"idp|advisor-1","role":"advisor"})");
+  EXPECT_EQ(read.at("resource").at("customer"), "c-1002");
+  EXPECT_EQ(read.at("resource").at("consultation"), "k-55");
+  EXPECT_EQ(json::serialize(read.at("fields")), R"(["name","products"])");
+  EXPECT_EQ(read.at("outcome"), "success");
+  EXPECT_EQ(read.at("correlation_id"), "req-7");
+  EXPECT_EQ(read.at("source").at("instance"), "ref-1");  // added by the host
+
+  // A search records what kind of query and whom it found, never the query itself.
+  ok(*crm, &bl_crm_api::search_customers, R"({"query":{"email":"ada@example.org"},"fields":["name"]})", kAdvisorContext);
+  json::object search = audited("crm.customer.search");
+  EXPECT_EQ(search.at("resource").at("query_by"), "email");
+  EXPECT_EQ(json::serialize(search.at("resource").at("customers")), R"(["c-1001"])");
+  EXPECT_EQ(json::serialize(search).find("ada@example.org"), std::string::npos);
+
+  EXPECT_EQ(call(*crm, &bl_crm_api::lookup_customer, R"({"customer_id":"nobody"})", kAdvisorContext).status, BL_NOT_FOUND);
+  bool failure_recorded = false;
+  for (int i = 0; i < 500 && !failure_recorded; ++i) {
+    for (const auto& e : ledger_entries(data_dir_ / "audit.db"))
+      failure_recorded = failure_recorded || (e.at("action") == "crm.customer.read" && e.at("outcome") == "failure" &&
+                                              e.at("resource").at("customer") == "nobody");
+    if (!failure_recorded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(failure_recorded);
+  ok(*crm, &bl_crm_api::add_note,
+     R"({"customer_id":"c-1001","consultation_id":"k-55","author":"advisor","text":"private words","idempotency_key":"n-9"})",
+     kAdvisorContext);
+  json::object note = audited("crm.note.create");
+  EXPECT_TRUE(note.at("resource").at("id").as_string().starts_with("note-"));
+  EXPECT_EQ(json::serialize(note).find("private words"), std::string::npos);
+}
+
 TEST_F(CrmSqlite, SearchByEmailExactlyAndByNamePrefix) {
   auto crm = start("crm-sqlite", BL_KIND_CRM);
   json::value by_email = ok(*crm, &bl_crm_api::search_customers,

@@ -123,6 +123,28 @@ TEST_F(IdentityLocalTokens, WrongPasswordAndUnknownUserAreTheSameRefusal) {
   EXPECT_EQ(wrong.message, unknown.message);
 }
 
+TEST_F(IdentityLocalTokens, SignInsAreAuditedAndAFailedOneKeepsOnlyAHashOfTheNameTried) {
+  ok(*id_, &bl_identity_api::authenticate, R"({"username":"advisor","password":"branchline-dev"})");
+  json::object in = audited("auth.sign_in");
+  ASSERT_FALSE(in.empty());
+  EXPECT_EQ(in.at("outcome"), "success");
+  EXPECT_EQ(in.at("auth").at("method"), "password");
+  EXPECT_EQ(call(*id_, &bl_identity_api::authenticate, R"({"username":"mallory-typed-this","password":"nope"})").status,
+            BL_UNAUTHENTICATED);
+  json::object denied;
+  for (int i = 0; i < 500 && denied.empty(); ++i) {
+    for (auto& e : ledger_entries(data_dir_ / "audit.db"))
+      if (e.at("action") == "auth.sign_in" && e.at("outcome") == "denied") denied = e;
+    if (denied.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(denied.empty());
+  EXPECT_EQ(denied.at("resource").at("attempted_user_sha256").as_string().size(), 64u);
+  for (const auto& e : ledger_entries(data_dir_ / "audit.db")) {
+    EXPECT_EQ(json::serialize(e).find("mallory-typed-this"), std::string::npos);
+    EXPECT_EQ(json::serialize(e).find("branchline-dev"), std::string::npos);  // no password, ever
+  }
+}
+
 TEST_F(IdentityLocalTokens, AlteredOrForgedTokensAreRefused) {
   std::string token = login(*id_);
   std::string altered = token;

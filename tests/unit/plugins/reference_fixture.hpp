@@ -31,11 +31,15 @@ class ReferencePlugin : public HostFixture {
     return host::PluginInstance::create(library, std::move(config), env_);
   }
 
+  // The context an API request would give: who is acting, in which consultation.
+  static constexpr const char* kAdvisorContext =
+      R"({"correlation_id":"req-7","consultation_id":"k-55","actor":{"principal":"idp|advisor-1","role":"advisor","ip":"10.0.0.7"}})";
+
   template <class Table>
   host::CallResult call(host::PluginInstance& instance, void (*Table::*op)(bl_plugin_instance*, const bl_request*),
-                        const std::string& body) {
+                        const std::string& body, const std::string& context = "{}") {
     std::promise<host::CallResult> answer;
-    instance.call(op, body, "{}", std::chrono::milliseconds(10000), io_.get_executor(),
+    instance.call(op, body, context, std::chrono::milliseconds(10000), io_.get_executor(),
                   [&answer](host::CallResult r) { answer.set_value(std::move(r)); });
     auto future = answer.get_future();
     EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
@@ -45,13 +49,16 @@ class ReferencePlugin : public HostFixture {
   // The result of a call that must succeed, parsed.
   template <class Table>
   boost::json::value ok(host::PluginInstance& instance, void (*Table::*op)(bl_plugin_instance*, const bl_request*),
-                        const std::string& body) {
-    host::CallResult r = call(instance, op, body);
+                        const std::string& body, const std::string& context = "{}") {
+    host::CallResult r = call(instance, op, body, context);
     EXPECT_EQ(r.status, BL_OK) << r.message;
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(r.result, ec);
     return ec ? boost::json::value() : v;
   }
+
+  // The ledger entry the plugin wrote for `action` (waits for the asynchronous append).
+  boost::json::object audited(const std::string& action) { return ledger_entry(data_dir_ / "audit.db", action); }
 
   std::vector<std::pair<std::string, boost::json::value>> events() {
     // Emitted events reach on_emit through the executor: let it run.
