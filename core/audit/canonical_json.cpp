@@ -46,9 +46,13 @@ std::u16string utf16(std::string_view text) {
 void write_string(std::string_view text, std::string& out) {
   if (!utf8::valid(text)) throw std::invalid_argument("canonical JSON: text is not valid UTF-8");
   out += '"';
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    switch (c) {
+  std::size_t run = 0;  // start of the bytes not yet copied: copied in runs, not byte by byte
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char u = static_cast<unsigned char>(text[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\b': out += "\\b"; break;
@@ -56,20 +60,65 @@ void write_string(std::string_view text, std::string& out) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", u);
-          out += buf;
-        } else {
-          out += c;
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", u);
+        out += buf;
+      }
     }
   }
+  out.append(text.data() + run, text.size() - run);
   out += '"';
 }
 
-void write(const boost::json::value& v, std::string& out, int depth) {
+template <class Integer>
+void write_integer(Integer i, std::string& out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
+  out.append(buf, end);
+}
+
+// JCS orders members by their names' UTF-16 code units. UTF-8 byte order is the same order except
+// between a character above U+FFFF (lead byte F0-F4, a surrogate pair in UTF-16) and one in
+// U+E000-U+FFFF (lead byte EE-EF); names with no byte at or above 0xEE compare as bytes.
+struct MemberName {
+  std::string_view name;
+  bool bytewise;
+  explicit MemberName(std::string_view n)
+      : name(n), bytewise(std::none_of(n.begin(), n.end(), [](char c) { return static_cast<unsigned char>(c) >= 0xEE; })) {}
+  bool operator<(const MemberName& other) const {
+    if (bytewise && other.bytewise) return name < other.name;
+    return utf16(name) < utf16(other.name);
+  }
+};
+
+void write(const boost::json::value& v, std::string& out, int depth, const char* slot = nullptr, std::size_t* slot_at = nullptr);
+
+void write_object(const boost::json::object& object, std::string& out, int depth, const char* slot, std::size_t* slot_at) {
+  std::vector<std::pair<MemberName, const boost::json::value*>> members;
+  members.reserve(object.size() + 1);
+  for (const auto& m : object) members.emplace_back(MemberName(m.key()), &m.value());
+  if (slot) members.emplace_back(MemberName(slot), nullptr);  // the member whose value is spliced in later
+  std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 1; i < members.size(); ++i)
+    if (!(members[i - 1].first < members[i].first)) throw std::invalid_argument("canonical JSON: a member name twice");
+  out += '{';
+  bool first = true;
+  for (const auto& [name, value] : members) {
+    if (!first) out += ',';
+    first = false;
+    write_string(name.name, out);
+    out += ':';
+    if (value) {
+      write(*value, out, depth + 1);
+    } else {
+      *slot_at = out.size();
+    }
+  }
+  out += '}';
+}
+
+void write(const boost::json::value& v, std::string& out, int depth, const char* slot, std::size_t* slot_at) {
   if (depth > 128) throw std::invalid_argument("canonical JSON: nested deeper than 128");
   switch (v.kind()) {
     case boost::json::kind::null: out += "null"; return;
@@ -77,13 +126,13 @@ void write(const boost::json::value& v, std::string& out, int depth) {
     case boost::json::kind::int64: {
       std::int64_t i = v.get_int64();
       if (i > kMaxExact || i < -kMaxExact) throw std::invalid_argument("canonical JSON: integer beyond 2^53");
-      out += std::to_string(i);
+      write_integer(i, out);
       return;
     }
     case boost::json::kind::uint64: {
       std::uint64_t u = v.get_uint64();
       if (u > static_cast<std::uint64_t>(kMaxExact)) throw std::invalid_argument("canonical JSON: integer beyond 2^53");
-      out += std::to_string(u);
+      write_integer(u, out);
       return;
     }
     case boost::json::kind::double_: out += es_number(v.get_double()); return;
@@ -99,22 +148,7 @@ void write(const boost::json::value& v, std::string& out, int depth) {
       out += ']';
       return;
     }
-    case boost::json::kind::object: {
-      std::vector<std::pair<std::u16string, const boost::json::key_value_pair*>> members;
-      for (const auto& m : v.get_object()) members.emplace_back(utf16(m.key()), &m);
-      std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-      out += '{';
-      bool first = true;
-      for (const auto& [key, m] : members) {
-        if (!first) out += ',';
-        first = false;
-        write_string(m->key(), out);
-        out += ':';
-        write(m->value(), out, depth + 1);
-      }
-      out += '}';
-      return;
-    }
+    case boost::json::kind::object: write_object(v.get_object(), out, depth, slot, slot_at); return;
   }
 }
 
@@ -153,8 +187,18 @@ std::string es_number(double value) {
 
 std::string canonical_json(const boost::json::value& value) {
   std::string out;
+  out.reserve(512);
   write(value, out, 0);
   return out;
+}
+
+CanonicalWithSlot canonical_json_with_slot(const boost::json::object& object, const char* slot) {
+  if (object.contains(slot)) throw std::invalid_argument(std::string("canonical JSON: the object already has ") + slot);
+  std::string out;
+  out.reserve(512);
+  std::size_t at = 0;
+  write_object(object, out, 0, slot, &at);
+  return {out.substr(0, at), out.substr(at)};
 }
 
 }  // namespace branchline::audit

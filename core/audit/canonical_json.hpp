@@ -13,6 +13,7 @@
 // hash, and never re-derives them from a parse of other JSON.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -20,6 +21,14 @@
 namespace branchline::audit {
 
 std::string canonical_json(const boost::json::value& value);
+
+// The canonical form of `object` with one more top-level member, `slot`, whose value is not known
+// yet: canonical = before + <the value's canonical text> + after. The ledger serialises an entry
+// on the appender's thread and splices in the sequence number when it commits.
+struct CanonicalWithSlot {
+  std::string before, after;
+};
+CanonicalWithSlot canonical_json_with_slot(const boost::json::object& object, const char* slot);
 
 // ECMAScript Number.prototype.toString for a finite double (RFC 8785 section 3.2.2.3).
 std::string es_number(double value);

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -41,10 +42,10 @@ constexpr std::size_t kMaxKeyFile = 4096;
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    // head: on the last entry of each commit, the tree's frontier after it (Frontier::serialize).
+    // Kept in the entry's row, not a table of its own, so that a commit writes no extra page.
     "CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, canonical TEXT NOT NULL, leaf BLOB NOT NULL,"
-    " time TEXT, retention TEXT, customer TEXT, consultation TEXT, purged TEXT);"
-    "CREATE TABLE IF NOT EXISTS heads (size INTEGER PRIMARY KEY, root BLOB NOT NULL, frontier BLOB NOT NULL,"
-    " time TEXT NOT NULL);"
+    " time TEXT, retention TEXT, customer TEXT, consultation TEXT, purged TEXT, head BLOB);"
     "CREATE TABLE IF NOT EXISTS subtrees (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
     " PRIMARY KEY (level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);"
@@ -136,11 +137,42 @@ std::optional<Frontier> Frontier::parse(std::string_view bytes) {
 // ---- Ledger ----
 
 struct Ledger::Impl {
+  // An entry made ready on the appender's thread: everything but its sequence number. Only an
+  // entry with personal data waits for the writer to be serialised (the seal binds the number).
+  struct Prepared {
+    CanonicalWithSlot canonical;                  // spliced with "seq" at commit
+    std::optional<boost::json::object> personal;  // the whole entry, when it has personal data
+    std::string time, retention, customer, consultation;
+  };
+
   struct Pending {
-    boost::json::object entry;
+    Prepared entry;
     std::function<void(bl_status)> done;
     std::uint64_t* seq = nullptr;  // append_and_wait's: receives the sequence number given
   };
+
+  // Throws std::invalid_argument when the entry cannot be canonicalised or has personal data
+  // without a customer.
+  Prepared prepare(boost::json::object entry) const {
+    Prepared p;
+    entry.erase("seq");  // the ledger numbers entries
+    if (!entry.contains("time")) entry["time"] = log::utc_now_rfc3339();
+    if (auto* t = entry.if_contains("time"); t->is_string()) p.time = t->as_string();
+    p.retention = options.retention.class_for(entry);
+    entry["retention"] = p.retention;
+    if (auto* resource = entry.if_contains("resource"); resource && resource->is_object()) {
+      if (auto* c = resource->as_object().if_contains("customer"); c && c->is_string()) p.customer = c->as_string();
+      if (auto* c = resource->as_object().if_contains("consultation"); c && c->is_string()) p.consultation = c->as_string();
+    }
+    if (entry.contains("personal")) {
+      if (p.customer.empty()) throw std::invalid_argument("personal data needs resource.customer to be sealed with");
+      canonical_json(entry);  // refuse what cannot be serialised now, not at commit
+      p.personal = std::move(entry);
+    } else {
+      p.canonical = canonical_json_with_slot(entry, "seq");
+    }
+    return p;
+  }
 
   fs::path file;
   LedgerOptions options;
@@ -158,12 +190,14 @@ struct Ledger::Impl {
   Clock::time_point next_purge = Clock::now();
   std::deque<std::function<void()>> tasks;  // holds, erasures, purges on request: between batches
   std::unique_ptr<PersonalKeys> keys;
-  std::optional<Statement> insert_entry;
+  std::optional<Statement> insert_entry, insert_subtree;  // prepared once: used at every commit
   int lock_fd = -1;
   std::thread writer;
 
+
   ~Impl() {
     insert_entry.reset();
+    insert_subtree.reset();
     sqlite3_close(db);
     if (publish_fd >= 0) ::close(publish_fd);
     if (lock_fd >= 0) ::close(lock_fd);
@@ -173,7 +207,7 @@ struct Ledger::Impl {
 
   void insert_subtrees(const std::vector<Frontier::Completed>& completed) {
     if (completed.empty()) return;
-    Statement insert(db, "INSERT OR REPLACE INTO subtrees(level, idx, hash) VALUES(?1, ?2, ?3)");
+    Statement& insert = *insert_subtree;
     for (const auto& c : completed) {
       insert.reset();
       sqlite3_bind_int(insert.s, 1, static_cast<int>(c.level));
@@ -221,12 +255,39 @@ struct Ledger::Impl {
 
   // ---- one write transaction, in pieces: begin, add entries, commit ----
 
+  // An entry row, ready to insert.
+  struct Row {
+    std::uint64_t seq;
+    std::string canonical;
+    Hash leaf;
+  };
+
   struct Txn {
     Frontier next;
     std::vector<Frontier::Completed> completed;
     std::optional<std::string> note;
     std::size_t added = 0;
+    // The latest row is inserted at the next add, or at commit with the tree's head: so the head
+    // goes in with the row, not as an update of it.
+    std::optional<Row> last;
+    Prepared last_entry;
   };
+
+  void insert_row(const Row& row, const Prepared& entry, const std::string* head) {
+    Statement& insert = *insert_entry;
+    insert.reset();
+    sqlite3_bind_int64(insert.s, 1, static_cast<sqlite3_int64>(row.seq));
+    sqlite3_bind_text(insert.s, 2, row.canonical.data(), static_cast<int>(row.canonical.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(insert.s, 3, row.leaf.data(), 32, SQLITE_STATIC);
+    sqlite3_bind_text(insert.s, 4, entry.time.data(), static_cast<int>(entry.time.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert.s, 5, entry.retention.data(), static_cast<int>(entry.retention.size()), SQLITE_STATIC);
+    if (!entry.customer.empty())
+      sqlite3_bind_text(insert.s, 6, entry.customer.data(), static_cast<int>(entry.customer.size()), SQLITE_STATIC);
+    if (!entry.consultation.empty())
+      sqlite3_bind_text(insert.s, 7, entry.consultation.data(), static_cast<int>(entry.consultation.size()), SQLITE_STATIC);
+    if (head) sqlite3_bind_blob(insert.s, 8, head->data(), static_cast<int>(head->size()), SQLITE_STATIC);
+    if (sqlite3_step(insert.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+  }
 
   void txn_begin(Txn& t) {
     {
@@ -239,42 +300,31 @@ struct Ledger::Impl {
   // Gives the entry its number, time and retention class, seals its personal data, and inserts
   // it. BL_INVALID_ARGUMENT (and nothing written, no number taken) when the entry cannot be
   // canonicalised or has personal data without a customer. Throws on a storage error.
-  bl_status txn_add(Txn& t, boost::json::object& entry, std::uint64_t* seq_out = nullptr) {
+  bl_status txn_add(Txn& t, Prepared& entry, std::uint64_t* seq_out = nullptr) {
     std::uint64_t seq = t.next.size() + 1;
-    entry["seq"] = seq;
-    if (!entry.contains("time")) entry["time"] = log::utc_now_rfc3339();
-    std::string retention = options.retention.class_for(entry);
-    entry["retention"] = retention;
-    std::string customer, consultation;
-    if (auto* resource = entry.if_contains("resource"); resource && resource->is_object()) {
-      if (auto* c = resource->as_object().if_contains("customer"); c && c->is_string()) customer = c->as_string();
-      if (auto* c = resource->as_object().if_contains("consultation"); c && c->is_string()) consultation = c->as_string();
-    }
     std::string canonical;
-    try {
-      if (auto* personal = entry.if_contains("personal")) {
-        if (customer.empty() || !keys) return BL_INVALID_ARGUMENT;
-        std::string clear = canonical_json(*personal);
-        *personal = keys->encrypt(customer, clear, personal_data_aad(options.origin, seq));
+    if (entry.personal) {
+      try {
+        boost::json::object& object = *entry.personal;
+        boost::json::value& personal = object["personal"];
+        std::string clear = canonical_json(personal);
+        personal = keys->encrypt(entry.customer, clear, personal_data_aad(options.origin, seq));
         OPENSSL_cleanse(clear.data(), clear.size());
+        object["seq"] = seq;
+        canonical = canonical_json(object);
+      } catch (const std::invalid_argument&) {
+        return BL_INVALID_ARGUMENT;
       }
-      canonical = canonical_json(entry);
-    } catch (const std::invalid_argument&) {
-      return BL_INVALID_ARGUMENT;
+    } else {
+      char digits[24];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof digits, seq);
+      canonical.reserve(entry.canonical.before.size() + 20 + entry.canonical.after.size());
+      canonical.append(entry.canonical.before).append(digits, end).append(entry.canonical.after);
     }
-    std::string time = entry.at("time").is_string() ? std::string(entry.at("time").as_string()) : std::string();
     Hash leaf = leaf_hash(canonical);
-    Statement& insert = *insert_entry;
-    insert.reset();
-    sqlite3_bind_int64(insert.s, 1, static_cast<sqlite3_int64>(seq));
-    sqlite3_bind_text(insert.s, 2, canonical.data(), static_cast<int>(canonical.size()), SQLITE_STATIC);
-    sqlite3_bind_blob(insert.s, 3, leaf.data(), 32, SQLITE_STATIC);
-    sqlite3_bind_text(insert.s, 4, time.data(), static_cast<int>(time.size()), SQLITE_STATIC);
-    sqlite3_bind_text(insert.s, 5, retention.data(), static_cast<int>(retention.size()), SQLITE_STATIC);
-    if (!customer.empty()) sqlite3_bind_text(insert.s, 6, customer.data(), static_cast<int>(customer.size()), SQLITE_STATIC);
-    if (!consultation.empty())
-      sqlite3_bind_text(insert.s, 7, consultation.data(), static_cast<int>(consultation.size()), SQLITE_STATIC);
-    if (sqlite3_step(insert.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+    if (t.last) insert_row(*t.last, t.last_entry, nullptr);
+    t.last = Row{seq, std::move(canonical), leaf};
+    t.last_entry = std::move(entry);
     t.next.append(leaf, &t.completed);
     ++t.added;
     if (seq_out) *seq_out = seq;
@@ -284,15 +334,9 @@ struct Ledger::Impl {
   void txn_commit(Txn& t) {
     if (t.added > 0) {
       insert_subtrees(t.completed);
-      Statement head(db, "INSERT INTO heads(size, root, frontier, time) VALUES(?1, ?2, ?3, ?4)");
-      Hash root = t.next.root();
-      std::string frontier_bytes = t.next.serialize();
-      std::string time = log::utc_now_rfc3339();
-      sqlite3_bind_int64(head.s, 1, static_cast<sqlite3_int64>(t.next.size()));
-      sqlite3_bind_blob(head.s, 2, root.data(), 32, SQLITE_STATIC);
-      sqlite3_bind_blob(head.s, 3, frontier_bytes.data(), static_cast<int>(frontier_bytes.size()), SQLITE_STATIC);
-      sqlite3_bind_text(head.s, 4, time.data(), static_cast<int>(time.size()), SQLITE_STATIC);
-      if (sqlite3_step(head.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+      // The commit's last entry carries the tree's head: no page of its own to write.
+      std::string head = t.next.serialize();
+      insert_row(*t.last, t.last_entry, &head);
       if (checkpoint_due(t.next.size())) t.note = insert_checkpoint(t.next);
     }
     exec("COMMIT");
@@ -363,7 +407,8 @@ struct Ledger::Impl {
     try {
       txn_begin(t);
       action(record);
-      if (txn_add(t, record, &seq) != BL_OK) throw std::invalid_argument("the audit record cannot be canonicalised");
+      Prepared prepared = prepare(std::move(record));
+      if (txn_add(t, prepared, &seq) != BL_OK) throw std::invalid_argument("the audit record cannot be canonicalised");
       txn_commit(t);
     } catch (...) {
       txn_abort();
@@ -707,11 +752,15 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
                              " is open in another process (a running branchlined?); fix: stop it, or use its API");
   impl->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;");
   impl->exec(kSchema);
+  auto has_column = [&](const char* name) {
+    Statement has(impl->db, "SELECT count(*) FROM pragma_table_info('entries') WHERE name = ?1");
+    sqlite3_bind_text(has.s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_step(has.s);
+    return sqlite3_column_int(has.s, 0) != 0;
+  };
   // Ledgers from before retention: add its columns.
   {
-    Statement has(impl->db, "SELECT count(*) FROM pragma_table_info('entries') WHERE name = 'purged'");
-    sqlite3_step(has.s);
-    if (sqlite3_column_int(has.s, 0) == 0)
+    if (!has_column("purged"))
       impl->exec("ALTER TABLE entries ADD COLUMN time TEXT; ALTER TABLE entries ADD COLUMN retention TEXT;"
                  "ALTER TABLE entries ADD COLUMN customer TEXT; ALTER TABLE entries ADD COLUMN consultation TEXT;"
                  "ALTER TABLE entries ADD COLUMN purged TEXT;"
@@ -719,6 +768,14 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
                  " retention = coalesce(json_extract(canonical, '$.retention'), 'standard'),"
                  " customer = json_extract(canonical, '$.resource.customer'),"
                  " consultation = json_extract(canonical, '$.resource.consultation');");
+  }
+  // Ledgers from before heads moved into the entries: move them.
+  {
+    if (!has_column("head"))
+      impl->exec("BEGIN IMMEDIATE; ALTER TABLE entries ADD COLUMN head BLOB;"
+                 "UPDATE entries SET head = (SELECT frontier FROM heads WHERE heads.size = entries.seq)"
+                 " WHERE seq IN (SELECT size FROM heads);"
+                 "DROP TABLE heads; COMMIT;");
   }
   impl->exec(kIndexes);
 
@@ -749,27 +806,24 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
   impl->options = options;
 
   {
-    Statement last(impl->db, "SELECT size, frontier FROM heads ORDER BY size DESC LIMIT 1");
+    Statement last(impl->db, "SELECT seq, head FROM entries ORDER BY seq DESC LIMIT 1");
     if (sqlite3_step(last.s) == SQLITE_ROW) {
       auto f = Frontier::parse(blob(last.s, 1));
       if (!f || f->size() != static_cast<std::uint64_t>(sqlite3_column_int64(last.s, 0)))
         throw std::runtime_error("audit ledger " + file.string() +
-                                 ": its last tree head is damaged; run `branchline audit verify`");
+                                 ": its last entry carries no valid tree head (entries missing at the end?);"
+                                 " run `branchline audit verify`");
       impl->frontier = *f;
     }
-    Statement count(impl->db, "SELECT coalesce(max(seq), 0) FROM entries");
-    sqlite3_step(count.s);
-    if (static_cast<std::uint64_t>(sqlite3_column_int64(count.s, 0)) != impl->frontier.size())
-      throw std::runtime_error("audit ledger " + file.string() +
-                               ": entries and tree head disagree; run `branchline audit verify`");
     Statement checkpoint(impl->db, "SELECT coalesce(max(size), 0) FROM checkpoints");
     sqlite3_step(checkpoint.s);
     impl->checkpoint_size = static_cast<std::uint64_t>(sqlite3_column_int64(checkpoint.s, 0));
   }
-  impl->fill_subtrees();
   impl->insert_entry.emplace(impl->db,
-                             "INSERT INTO entries(seq, canonical, leaf, time, retention, customer, consultation)"
-                             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                             "INSERT INTO entries(seq, canonical, leaf, time, retention, customer, consultation, head)"
+                             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  impl->insert_subtree.emplace(impl->db, "INSERT OR REPLACE INTO subtrees(level, idx, hash) VALUES(?1, ?2, ?3)");
+  impl->fill_subtrees();
   impl->keys = PersonalKeys::open(options.personal_keys.empty() ? file.parent_path() / "audit-keys.db" : options.personal_keys,
                                   options.key_encryption_key.empty() ? file.parent_path() / "audit-kek.key"
                                                                      : options.key_encryption_key);
@@ -800,13 +854,21 @@ Ledger::~Ledger() {
 }
 
 void Ledger::append(boost::json::object entry, std::function<void(bl_status)> done) {
+  // Serialised here, on the appender's thread, so that the writer's time goes to the disk.
+  Impl::Prepared prepared;
+  try {
+    prepared = impl_->prepare(std::move(entry));
+  } catch (const std::invalid_argument&) {
+    if (done) done(BL_INVALID_ARGUMENT);
+    return;
+  }
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->stopping) {
       if (done) done(BL_UNAVAILABLE);
       return;
     }
-    impl_->queue.push_back({std::move(entry), std::move(done), nullptr});
+    impl_->queue.push_back({std::move(prepared), std::move(done), nullptr});
   }
   impl_->wake.notify_one();
 }
@@ -814,10 +876,16 @@ void Ledger::append(boost::json::object entry, std::function<void(bl_status)> do
 std::uint64_t Ledger::append_and_wait(boost::json::object entry) {
   std::promise<bl_status> written;
   std::uint64_t seq = 0;
+  Impl::Prepared prepared;
+  try {
+    prepared = impl_->prepare(std::move(entry));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("the entry cannot be written: ") + e.what());
+  }
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->stopping) throw std::runtime_error("the audit ledger is closing");
-    impl_->queue.push_back({std::move(entry), [&written](bl_status s) { written.set_value(s); }, &seq});
+    impl_->queue.push_back({std::move(prepared), [&written](bl_status s) { written.set_value(s); }, &seq});
   }
   impl_->wake.notify_one();
   bl_status status = written.get_future().get();

@@ -17,15 +17,13 @@ using namespace sqlite_rows;
 namespace {
 
 // Something the entries must reproduce: a stored tree head, or a signed checkpoint.
-// A tree head is compared by its frontier (no hashing: the frontier determines the root); only
-// the last one's root is also checked, since opening the ledger uses it.
+// A signed checkpoint the entries must reproduce. (Tree heads are checked inline: each commit's
+// last entry carries one, compared by its frontier, which determines the root, without hashing.)
 struct Anchor {
   std::uint64_t size;
   Hash root;
-  std::string what;      // "the tree head of size N", "a published checkpoint of size N"
-  std::string frontier;  // tree heads only
-  bool last_head = false;
-  int trust = 0;         // 0 a tree head, 1 a stored checkpoint, 2 a published copy's checkpoint
+  std::string what;  // "the stored checkpoint of size N", "a published checkpoint of size N"
+  int trust = 1;     // 1 a stored checkpoint, 2 a published copy's (0 is a tree head)
 };
 
 // The sequence number an entry carries, read from its canonical text without a full parse:
@@ -110,16 +108,6 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
     }
 
     std::vector<Anchor> anchors;
-    {
-      Statement heads(db, "SELECT size, root, frontier FROM heads ORDER BY size");
-      while (sqlite3_step(heads.s) == SQLITE_ROW) {
-        auto root = as_hash(blob(heads.s, 1));
-        std::uint64_t size = static_cast<std::uint64_t>(sqlite3_column_int64(heads.s, 0));
-        if (!root) return fail(size, "the tree head of size " + std::to_string(size) + " is damaged");
-        anchors.push_back({size, *root, "the tree head of size " + std::to_string(size), std::string(blob(heads.s, 2)), false, 0});
-      }
-      if (!anchors.empty()) anchors.back().last_head = true;
-    }
     auto add_checkpoint = [&](const std::string& note, const std::string& where, int trust) -> std::optional<std::string> {
       std::string why;
       auto opened = open_note(note, {*key}, &why);
@@ -129,7 +117,7 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
       if (!origin.empty() && c->origin != origin)
         return where + " checkpoint of size " + std::to_string(c->size) + " names origin \"" + c->origin +
                "\", not this ledger's \"" + origin + "\"";
-      anchors.push_back({c->size, c->root, where + " checkpoint of size " + std::to_string(c->size), {}, false, trust});
+      anchors.push_back({c->size, c->root, where + " checkpoint of size " + std::to_string(c->size), trust});
       ++report.checkpoints_checked;
       return std::nullopt;
     };
@@ -152,7 +140,7 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
     }
     std::stable_sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) { return a.size < b.size; });
 
-    Statement entries(db, "SELECT seq, canonical, leaf, purged FROM entries ORDER BY seq");
+    Statement entries(db, "SELECT seq, canonical, leaf, purged, head FROM entries ORDER BY seq");
     Statement subtree(db, "SELECT hash FROM subtrees WHERE level = ?1 AND idx = ?2");
     std::vector<Frontier::Completed> completed;
     std::size_t next_anchor = 0;
@@ -162,23 +150,20 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
     std::uint64_t last_good[3] = {0, 0, 0};
     std::uint64_t first_bad_after = 0;
     std::optional<std::string> problem;
+    auto mismatch = [&](const std::string& what, int trust) {
+      first_bad_after = last_good[trust];
+      problem = what + " does not match the entries: an entry after " + std::to_string(first_bad_after) +
+                " was changed together with its leaf hash, or the record of the tree was";
+    };
     auto check_anchors = [&]() {
       while (next_anchor < anchors.size() && anchors[next_anchor].size == frontier.size()) {
         const Anchor& a = anchors[next_anchor];
-        bool head = !a.frontier.empty();
-        bool matches = head ? a.frontier == frontier.serialize() && (!a.last_head || a.root == frontier.root())
-                            : a.root == frontier.root();
-        if (!matches) {
-          first_bad_after = last_good[a.trust];
-          problem = a.what + " does not match the entries: an entry after " + std::to_string(first_bad_after) +
-                    " was changed together with its leaf hash, or the record of the tree was";
-          return;
-        }
+        if (a.root != frontier.root()) return mismatch(a.what, a.trust);
         for (int t = 0; t <= a.trust; ++t) last_good[t] = a.size;
-        if (head) ++report.heads_checked;
         ++next_anchor;
       }
     };
+    bool last_has_head = true;
     check_anchors();  // anchors of size 0 (none are written, but a forged one is caught)
     if (problem) return fail(1, *problem);
     std::uint64_t expected = 1;
@@ -216,9 +201,20 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
                                  " is " + (stored ? "wrong" : "missing") + ": proofs over them would fail");
         }
       }
-      check_anchors();
+      // The tree head the commit that ended with this entry stored.
+      last_has_head = sqlite3_column_type(entries.s, 4) != SQLITE_NULL;
+      if (last_has_head) {
+        if (blob(entries.s, 4) != frontier.serialize())
+          mismatch("the tree head stored with entry " + std::to_string(seq), 0);
+        else
+          last_good[0] = seq, ++report.heads_checked;
+      }
+      if (!problem) check_anchors();
       if (problem) return fail(first_bad_after + 1, *problem);
     }
+    if (!last_has_head)
+      return fail(frontier.size() + 1, "entries after " + std::to_string(frontier.size()) +
+                                           " are missing: the last entry is not the end of a commit");
     if (next_anchor < anchors.size())
       return fail(frontier.size() + 1, "entries from " + std::to_string(frontier.size() + 1) + " on are missing: " +
                                            anchors[next_anchor].what + " covers them");

@@ -148,6 +148,34 @@ TEST_F(LedgerTest, TheLastRowsDeletedAreNamed) {
   EXPECT_EQ(r.first_bad, 96u);
 }
 
+TEST_F(LedgerTest, RowsDeletedFromTheEndOfACommitAreNamed) {
+  fill(10);
+  // As if the last commit had held entries 10 and 11 and 11 was deleted: 10 carries no head.
+  sql("UPDATE entries SET head = NULL WHERE seq = 10; DELETE FROM checkpoints;");
+  VerifyReport r = verify_ledger(file_);
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.first_bad, 11u);
+  EXPECT_NE(r.problem.find("not the end of a commit"), std::string::npos) << r.problem;
+  EXPECT_THROW(Ledger::open(file_), std::runtime_error);  // and the writer refuses to go on from there
+}
+
+TEST_F(LedgerTest, ALedgerWithTheOldHeadsTableIsMigrated) {
+  fill(20);
+  Hash root_before = verify_ledger(file_).root;
+  // The layout before heads moved into the entries' rows.
+  sql("CREATE TABLE heads (size INTEGER PRIMARY KEY, root BLOB NOT NULL, frontier BLOB NOT NULL, time TEXT NOT NULL);"
+      "INSERT INTO heads SELECT seq, zeroblob(32), head, '' FROM entries WHERE head IS NOT NULL;"
+      "ALTER TABLE entries DROP COLUMN head;");
+  {
+    auto ledger = Ledger::open(file_);
+    EXPECT_EQ(ledger->root(), root_before);
+    ledger->append_and_wait(boost::json::object{{"action", "after migration"}});
+  }
+  VerifyReport r = verify_ledger(file_);
+  EXPECT_TRUE(r.intact) << r.problem;
+  EXPECT_EQ(r.heads_checked, 21u);
+}
+
 TEST_F(LedgerTest, TwoSwappedRowsAreNamed) {
   fill(100);
   sql("UPDATE entries SET seq = -10 WHERE seq = 10; UPDATE entries SET seq = 10 WHERE seq = 11;"
