@@ -337,7 +337,7 @@ int audit_prove(const std::string& db, std::uint64_t seq, std::optional<std::uin
 
 // "2026-11-01", "2026-11-01T10:00:00Z" or with a fraction, as the ledger writes times
 // ("2026-11-01T10:00:00.000000Z"), so that they compare as text. UTC only.
-std::optional<std::string> ledger_time(const std::string& t) {
+std::optional<std::string> normalize_utc_time(const std::string& t) {
   auto digits = [&](std::size_t at, std::size_t n) {
     for (std::size_t i = at; i < at + n; ++i)
       if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
@@ -357,7 +357,7 @@ std::optional<std::string> ledger_time(const std::string& t) {
 }
 
 int audit_export(const std::string& db, const std::string& from_text, const std::string& to_text) {
-  auto from = ledger_time(from_text), to = ledger_time(to_text);
+  auto from = normalize_utc_time(from_text), to = normalize_utc_time(to_text);
   if (!from || !to) {
     std::cerr << "--from/--to: give a UTC time as 2026-11-01 or 2026-11-01T10:00:00Z\n";
     return 2;
@@ -495,7 +495,7 @@ int main(int argc, char** argv) {
   if (hold_cmd->parsed()) {
     if (hold.by.empty()) hold.by = local_operator();
     if (!hold_from.empty() || !hold_to.empty()) {
-      auto from = ledger_time(hold_from), to = ledger_time(hold_to);
+      auto from = normalize_utc_time(hold_from), to = normalize_utc_time(hold_to);
       if (!from || !to || from->empty() || to->empty()) {
         std::cerr << "--from and --to: give both, as UTC times (2026-11-01 or 2026-11-01T10:00:00Z)\n";
         return 2;

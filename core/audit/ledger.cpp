@@ -196,6 +196,7 @@ struct Ledger::Impl {
 
 
   ~Impl() {
+    stop_acks();
     insert_entry.reset();
     insert_subtree.reset();
     sqlite3_close(db);
@@ -394,8 +395,63 @@ struct Ledger::Impl {
                               " entries: " + e.what());
       status = BL_UNAVAILABLE;  // nothing of this batch is acknowledged; the tree is unchanged
     }
-    for (auto& done : accepted)
+    acknowledge(std::move(accepted), status);
+  }
+
+  // Acknowledgements run on a thread of their own, so that the writer goes on to the next commit
+  // while the callers of the last one are told (each callback may post to an executor, lock, wake
+  // a thread: at dozens per commit that is time the disk would otherwise sit idle).
+  struct Acks {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<std::pair<std::vector<std::function<void(bl_status)>>, bl_status>> batches;
+    bool stopping = false;
+    bool busy = false;  // a batch is being told
+    std::thread thread;
+  } acks;
+
+  // A small batch is told at once, on the writer (a hand-off would cost a lone appender more than
+  // its callback does), unless larger ones are still being told: the order of batches is kept.
+  static constexpr std::size_t kAcknowledgeInline = 4;
+
+  void acknowledge(std::vector<std::function<void(bl_status)>> dones, bl_status status) {
+    if (dones.empty()) return;
+    {
+      std::lock_guard lock(acks.mutex);
+      if (dones.size() > kAcknowledgeInline || !acks.batches.empty() || acks.busy) {
+        acks.batches.emplace_back(std::move(dones), status);
+        acks.wake.notify_one();
+        return;
+      }
+    }
+    for (auto& done : dones)
       if (done) done(status);
+  }
+
+  void run_acks() {
+    for (;;) {
+      std::pair<std::vector<std::function<void(bl_status)>>, bl_status> batch;
+      {
+        std::unique_lock lock(acks.mutex);
+        acks.busy = false;
+        acks.wake.wait(lock, [this] { return acks.stopping || !acks.batches.empty(); });
+        if (acks.batches.empty()) return;  // stopping, all told
+        batch = std::move(acks.batches.front());
+        acks.batches.pop_front();
+        acks.busy = true;
+      }
+      for (auto& done : batch.first)
+        if (done) done(batch.second);
+    }
+  }
+
+  void stop_acks() {
+    {
+      std::lock_guard lock(acks.mutex);
+      acks.stopping = true;
+    }
+    acks.wake.notify_one();
+    if (acks.thread.joinable()) acks.thread.join();
   }
 
   // Runs `action` and appends `record` (the audit of that action) in one transaction, so that
@@ -840,6 +896,7 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
     impl->republish_latest();
   }
   Impl* raw = impl.get();
+  impl->acks.thread = std::thread([raw] { raw->run_acks(); });
   impl->writer = std::thread([raw] { raw->run(); });
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
@@ -851,6 +908,7 @@ Ledger::~Ledger() {
   }
   impl_->wake.notify_one();
   impl_->writer.join();
+  impl_->stop_acks();  // every acknowledgement is delivered before the ledger is gone
 }
 
 void Ledger::append(boost::json::object entry, std::function<void(bl_status)> done) {

@@ -1,6 +1,8 @@
 // retention: see retention.hpp.
 #include "audit/retention.hpp"
 
+#include "common/log.hpp"
+
 #include <charconv>
 #include <cstdio>
 
@@ -57,17 +59,6 @@ std::optional<std::string> RetentionPolicy::cutoff(const std::string& name, std:
   return ledger_time(time_point_cast<system_clock::duration>(cut_day + time_of_day));
 }
 
-std::string ledger_time(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto day = floor<days>(t);
-  year_month_day date{day};
-  auto us = duration_cast<microseconds>(t - day).count();
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<int>(date.year()),
-                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                static_cast<long long>(us / 3600000000LL), static_cast<long long>(us / 60000000LL % 60),
-                static_cast<long long>(us / 1000000LL % 60), static_cast<long long>(us % 1000000LL));
-  return buffer;
-}
+std::string ledger_time(std::chrono::system_clock::time_point t) { return log::rfc3339(t); }
 
 }  // namespace branchline::audit

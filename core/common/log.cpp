@@ -136,16 +136,27 @@ void write(Level level, std::string_view component, std::string_view message) {
 
 std::string redact(std::string_view text) { return redact_secrets(text); }
 
-std::string utc_now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
-  return buf;
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto day = floor<days>(t);
+  year_month_day date{day};
+  long long us = duration_cast<microseconds>(t - day).count();
+  // Written digit by digit: called for every log line and audit entry, where snprintf showed.
+  char out[27] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', 'T', '0', '0', ':',
+                  '0', '0', ':', '0', '0', '.', '0', '0', '0', '0', '0', '0', 'Z'};
+  auto put = [&out](int at, int width, long long value) {
+    for (int i = at + width - 1; i >= at; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, 4, static_cast<int>(date.year()));
+  put(5, 2, static_cast<unsigned>(date.month()));
+  put(8, 2, static_cast<unsigned>(date.day()));
+  put(11, 2, us / 3600000000LL);
+  put(14, 2, us / 60000000LL % 60);
+  put(17, 2, us / 1000000LL % 60);
+  put(20, 6, us % 1000000LL);
+  return std::string(out, sizeof out);
 }
+
+std::string utc_now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
 
 }  // namespace branchline::log

@@ -6,6 +6,7 @@
 // thread-safe. Registered secrets are replaced by "[redacted]" in every message before it is written.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,8 @@ std::string redact(std::string_view text);
 
 // Now, as RFC 3339 UTC with microseconds ("2026-11-24T10:00:00.123456Z"): log lines, audit entries.
 std::string utc_now_rfc3339();
+// A time as RFC 3339 UTC with microseconds: 2026-11-24T10:00:00.123456Z (years 0000-9999).
+std::string rfc3339(std::chrono::system_clock::time_point t);
 
 // Escapes text as the contents of a JSON string (without quotes), replacing invalid UTF-8 by U+FFFD.
 std::string json_escape(std::string_view text);
