@@ -12,6 +12,8 @@
 //                                               inclusion proof of entry N, as JSON
 //   branchline audit export --db PATH [--from T] [--to T]
 //                                               entries with their inclusion proofs, JSON lines
+//   branchline audit query --db PATH [--customer C] [--consultation K] [--advisor P] [--action A]
+//                          [--from T] [--to T] [--limit N] [--personal]   entries, JSON lines
 //   branchline audit hold --db PATH (--customer C | --consultation K | --from T --to T) --reason R
 //   branchline audit release --db PATH --hold N --reason R
 //   branchline audit erase --db PATH --customer C --reason R   crypto-shred a customer's personal data
@@ -384,6 +386,34 @@ int audit_export(const std::string& db, const std::string& from_text, const std:
   });
 }
 
+int audit_query(const std::string& db, audit::LedgerReader::Query q, const std::string& from, const std::string& to,
+                bool personal) {
+  auto f = normalize_utc_time(from), t = normalize_utc_time(to);
+  if (!f || !t) {
+    std::cerr << "--from/--to: give a UTC time as 2026-11-01 or 2026-11-01T10:00:00Z\n";
+    return 2;
+  }
+  if (!f->empty()) q.from = *f;
+  if (!t->empty()) q.to = *t;
+  return with_reader(db, [&](audit::LedgerReader& r) {
+    std::uint64_t count = r.query(q, [&](std::uint64_t seq, std::string_view canonical) {
+      if (!personal) {
+        std::cout << canonical << "\n";
+        return;
+      }
+      // With the personal data opened beside the sealed entry (which is what was hashed).
+      json::object line{{"entry", json::parse(canonical)}};
+      auto clear = r.personal(seq);
+      if (clear) line["personal"] = json::parse(*clear);
+      else if (canonical.find("\"personal\":") != std::string_view::npos) line["personal"] = "erased";
+      std::cout << json::serialize(line) << "\n";
+    });
+    std::cout.flush();
+    std::cerr << count << " entries" << (count == q.limit ? " (the limit: narrow the query or raise --limit)" : "") << "\n";
+    return std::cout ? 0 : 1;
+  });
+}
+
 int audit_consistency(const std::string& db, std::uint64_t from, std::optional<std::uint64_t> to) {
   return with_reader(db, [&](audit::LedgerReader& r) {
     audit::ConsistencyProof p = r.prove_consistency(from, to);
@@ -442,6 +472,19 @@ int main(int argc, char** argv) {
   prove_cmd->add_option("--db", audit_db, "ledger file")->required();
   prove_cmd->add_option("--seq", prove_seq, "the entry's sequence number")->required();
   auto* tree_size_opt = prove_cmd->add_option("--tree-size", tree_size, "the checkpoint's tree size (default: the latest)");
+  audit::LedgerReader::Query query;
+  std::string query_from, query_to;
+  bool query_personal = false;
+  auto* query_cmd = audit_cmd->add_subcommand("query", "Entries by customer, consultation, advisor, action and time (JSON lines)");
+  query_cmd->add_option("--db", audit_db, "ledger file")->required();
+  query_cmd->add_option("--customer", query.customer, "a customer id");
+  query_cmd->add_option("--consultation", query.consultation, "a consultation id");
+  query_cmd->add_option("--advisor", query.advisor, "an actor principal");
+  query_cmd->add_option("--action", query.action, "an action, e.g. crm.customer.read");
+  query_cmd->add_option("--from", query_from, "first time included (UTC)");
+  query_cmd->add_option("--to", query_to, "first time excluded (UTC)");
+  query_cmd->add_option("--limit", query.limit, "at most this many entries (default 1000)");
+  query_cmd->add_flag("--personal", query_personal, "open the personal data too (needs the ledger's key files)");
   audit::LegalHold hold;
   std::string hold_from, hold_to, why, by = local_operator(), erase_customer;
   std::uint64_t hold_id = 0;
@@ -492,6 +535,7 @@ int main(int argc, char** argv) {
   if (prove_cmd->parsed())
     return audit_prove(audit_db, prove_seq, tree_size_opt->count() ? std::optional(tree_size) : std::nullopt);
   if (export_cmd->parsed()) return audit_export(audit_db, export_from, export_to);
+  if (query_cmd->parsed()) return audit_query(audit_db, query, query_from, query_to, query_personal);
   if (hold_cmd->parsed()) {
     if (hold.by.empty()) hold.by = local_operator();
     if (!hold_from.empty() || !hold_to.empty()) {

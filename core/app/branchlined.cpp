@@ -15,6 +15,7 @@
 #include "audit/ledger.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "security/crypto_policy.hpp"
 #include "host/plugin_set.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -118,6 +119,18 @@ int run(const std::string& config_file) {
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
     return kConfigError;
+  }
+  // Before anything fetches an algorithm: every hash, cipher and signature after this comes from
+  // the FIPS module, or the host does not start.
+  if (cfg.require_fips) {
+    if (auto why = security::require_fips_provider()) {
+      std::cerr << cfg.at("/security/require_fips", "security.require_fips is set, but " + *why,
+                          "install a validated OpenSSL 3 FIPS provider and enable it in openssl.cnf "
+                          "(docs/compliance.md), or set require_fips: false")
+                       .to_string()
+                << "\n";
+      return kConfigError;
+    }
   }
   log::Level level = cfg.log_level == "trace"   ? log::Level::Trace
                      : cfg.log_level == "debug" ? log::Level::Debug

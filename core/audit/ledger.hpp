@@ -162,6 +162,15 @@ class LedgerReader {
     std::optional<std::string_view> purged;  // when its payload was purged (retention)
     const std::vector<Hash>& proof;
   };
+  // Auditors' queries: entries matching every given criterion, oldest first, in one read
+  // transaction. Times are ledger times (RFC 3339 UTC, as the ledger writes them); `advisor` is an
+  // actor principal. Purged entries are left out. Returns how many matched (at most `limit`).
+  struct Query {
+    std::optional<std::string> customer, consultation, advisor, action, from, to;
+    std::uint64_t limit = 1000;
+  };
+  std::uint64_t query(const Query& q, const std::function<void(std::uint64_t seq, std::string_view canonical)>& on_entry);
+
   std::uint64_t export_entries(const std::string& from, const std::string& to,
                                const std::function<void(const std::string& checkpoint)>& on_checkpoint,
                                const std::function<void(const ExportedEntry&)>& on_entry);

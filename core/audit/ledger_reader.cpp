@@ -6,7 +6,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <bit>
+#include <cstdint>
 
 namespace branchline::audit {
 namespace {
@@ -69,9 +71,11 @@ struct LedgerReader::Impl {
   std::unique_ptr<PersonalKeys> keys;
   ~Impl() { sqlite3_close(db); }
 
-  // Runs `body` in one read transaction (one snapshot of the ledger).
+  // Runs `body` in one read transaction (one snapshot of the ledger); inside one already open
+  // (a query's callback asking for an entry's personal data), in that one.
   template <class Body>
   auto snapshot(Body body) {
+    if (!sqlite3_get_autocommit(db)) return body();
     exec(db, file, "BEGIN");
     try {
       auto result = body();
@@ -189,6 +193,35 @@ ConsistencyProof LedgerReader::prove_consistency(std::uint64_t old_size, std::op
     if (!verify_consistency(p.old_tree.size, p.new_tree.size, p.old_tree.root, p.new_tree.root, p.proof))
       throw std::runtime_error("the ledger does not prove its checkpoints consistent; run `branchline audit verify`");
     return p;
+  });
+}
+
+std::uint64_t LedgerReader::query(const Query& q,
+                                 const std::function<void(std::uint64_t, std::string_view)>& on_entry) {
+  return impl_->snapshot([&] {
+    // Unset criteria bind NULL and match everything; customer and time use their columns (the
+    // customer one is indexed), the others read the entry.
+    Statement rows(impl_->db,
+                   "SELECT seq, canonical FROM entries WHERE purged IS NULL"
+                   " AND (?1 IS NULL OR customer = ?1) AND (?2 IS NULL OR consultation = ?2)"
+                   " AND (?3 IS NULL OR json_extract(canonical, '$.actor.principal') = ?3)"
+                   " AND (?4 IS NULL OR json_extract(canonical, '$.action') = ?4)"
+                   " AND (?5 IS NULL OR time >= ?5) AND (?6 IS NULL OR time < ?6)"
+                   " ORDER BY seq LIMIT ?7");
+    int index = 1;
+    for (const auto* v : {&q.customer, &q.consultation, &q.advisor, &q.action, &q.from, &q.to}) {
+      if (*v) sqlite3_bind_text(rows.s, index, (*v)->data(), static_cast<int>((*v)->size()), SQLITE_STATIC);
+      ++index;
+    }
+    sqlite3_bind_int64(rows.s, 7, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.limit, INT64_MAX)));
+    std::uint64_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
+      on_entry(static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0)), text(rows.s, 1));
+      ++count;
+    }
+    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
+    return count;
   });
 }
 

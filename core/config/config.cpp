@@ -384,6 +384,8 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     for (const auto& d : dirs->value().as_array()) cfg.plugin_dirs.emplace_back(std::string(d.as_string()));
   if (auto drain = host.find("drain_timeout_ms"); drain != host.end())
     cfg.drain_timeout = std::chrono::milliseconds(drain->value().as_int64());
+  if (auto fips = obj(root, "security").find("require_fips"); fips != obj(root, "security").end())
+    cfg.require_fips = fips->value().as_bool();
   const json::object& audit = obj(root, "audit");
   cfg.audit.origin = str(audit, "origin", "branchline/" + cfg.node_id);
   cfg.audit.signing_key = str(audit, "signing_key", "");

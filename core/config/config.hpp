@@ -73,6 +73,7 @@ struct HostConfig {
   std::string log_format = "auto";
   std::vector<std::filesystem::path> plugin_dirs;
   std::chrono::milliseconds drain_timeout{5000};
+  bool require_fips = false;  // security.require_fips: refuse to start without OpenSSL's FIPS provider
   AuditConfig audit;
   std::vector<PluginConfig> plugins;
   YamlDocument document;  // the checked document with positions, for later diagnostics

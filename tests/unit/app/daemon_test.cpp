@@ -3,6 +3,7 @@
 #include "process.hpp"
 
 #include "audit/ledger.hpp"
+#include "security/crypto_policy.hpp"
 
 #include <sqlite3.h>
 
@@ -10,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -343,6 +345,38 @@ TEST_F(Executables, AuditHoldsErasureAndPurgeFromTheCommandLine) {
   EXPECT_EQ(run({bl, "audit", "verify", "--db", db.string(), "--key", "not-a-key"}, &out, &err), 2);
 }
 
+TEST_F(Executables, AuditorsQueryTheLedgerByCustomerConsultationAdvisorActionAndTime) {
+  fs::path db = dir_ / "ledger.db";
+  std::string out, err;
+  const std::string bl = kBin + "/branchline";
+  const std::string lines =
+      R"({"action":"crm.customer.read","time":"2026-01-05T10:00:00.000000Z","actor":{"principal":"idp|ann"},"resource":{"customer":"c-1","consultation":"k-1"},"personal":{"name":"Ada"}})" "\n"
+      R"({"action":"core.operation.transfer","time":"2026-02-05T10:00:00.000000Z","actor":{"principal":"idp|bob"},"resource":{"customer":"c-1","consultation":"k-2"}})" "\n"
+      R"({"action":"crm.customer.read","time":"2026-03-05T10:00:00.000000Z","actor":{"principal":"idp|ann"},"resource":{"customer":"c-2","consultation":"k-3"}})" "\n";
+  std::ofstream(dir_ / "in.jsonl") << lines;
+  ASSERT_EQ(run({"/bin/sh", "-c", bl + " audit append --db " + db.string() + " < " + (dir_ / "in.jsonl").string()}, &out, &err), 0)
+      << err;
+  auto count = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{bl, "audit", "query", "--db", db.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    EXPECT_EQ(run(argv, &out, &err), 0) << err;
+    return std::count(out.begin(), out.end(), '\n');
+  };
+  EXPECT_EQ(count({"--customer", "c-1"}), 2);
+  EXPECT_EQ(count({"--consultation", "k-3"}), 1);
+  EXPECT_EQ(count({"--advisor", "idp|ann"}), 2);
+  EXPECT_EQ(count({"--action", "crm.customer.read", "--from", "2026-02-01"}), 1);
+  EXPECT_EQ(count({"--from", "2026-01-01", "--to", "2026-02-06"}), 2);
+  EXPECT_EQ(count({"--customer", "c-1", "--limit", "1"}), 1);
+  EXPECT_NE(err.find("the limit"), std::string::npos) << err;
+  // Sealed in the ledger, opened on request with the ledger's keys.
+  EXPECT_EQ(count({"--customer", "c-1", "--action", "crm.customer.read"}), 1);
+  EXPECT_EQ(out.find("Ada"), std::string::npos) << out;
+  EXPECT_EQ(count({"--customer", "c-1", "--action", "crm.customer.read", "--personal"}), 1);
+  EXPECT_NE(out.find(R"("personal":{"name":"Ada"})"), std::string::npos) << out;
+  EXPECT_EQ(run({bl, "audit", "query", "--db", db.string(), "--from", "yesterday"}, &out, &err), 2);
+}
+
 TEST_F(Executables, TheDaemonPublishesCheckpointsAndKeepsItsLedgerToItself) {
   fs::path config = write_config(kTwoCrms);
   std::ofstream(config, std::ios::app) << "audit:\n  origin: bank.example/test-node\n  checkpoint_interval_ms: 50\n"
@@ -365,6 +399,27 @@ TEST_F(Executables, TheDaemonPublishesCheckpointsAndKeepsItsLedgerToItself) {
             0)
       << out << err;
   EXPECT_NE(out.find("intact"), std::string::npos) << out;
+}
+
+TEST_F(Executables, RequireFipsRefusesToStartWithoutAFipsProvider) {
+  fs::path config = write_config(kTwoCrms);
+  std::ofstream(config, std::ios::app) << "security:\n  require_fips: true\n";
+  Process daemon({kBin + "/branchlined", "--config", config.string()}, dir_ / "daemon");
+  if (security::fips_available()) {
+    // A machine with a FIPS provider installed starts, with it in force.
+    ASSERT_TRUE(eventually([&] { return health_status() == "ok"; })) << daemon.err();
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(), 0);
+    return;
+  }
+  EXPECT_EQ(daemon.wait(), 2);
+  std::string err = daemon.err();
+  EXPECT_NE(err.find("bank.yaml:19:17: security.require_fips is set, but OpenSSL's FIPS provider cannot be loaded"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("docs/compliance.md"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "data/audit.db"));  // nothing started
 }
 
 TEST_F(Executables, IdentityLocalStopsAProductionStart) {
