@@ -13,10 +13,11 @@
 // required plugin fails to start, 1 for anything else (another daemon holds the data directory).
 #include "audit/audit_sink.hpp"
 #include "audit/ledger.hpp"
+#include "audit/siem_forwarder.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
-#include "security/crypto_policy.hpp"
 #include "host/plugin_set.hpp"
+#include "security/crypto_policy.hpp"
 #include "telemetry/metrics.hpp"
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
+#include <openssl/rand.h>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -109,6 +111,40 @@ void audit(audit::AuditSink& sink, const config::HostConfig& cfg, std::string ac
   std::promise<bl_status> written;
   sink.append(std::move(entry), [&written](bl_status s) { written.set_value(s); });
   if (written.get_future().get() != BL_OK) log::error("host", "audit entry could not be written");
+}
+
+// The sender's channel GUID for HEC indexer acknowledgement: the configured one, else one made on
+// first start and kept in the data directory.
+std::string hec_channel(const config::SplunkHecConfig& hec, const fs::path& data_dir) {
+  if (!hec.channel.empty()) return hec.channel;
+  fs::path file = data_dir / "siem-channel";
+  std::ifstream in(file);
+  std::string channel;
+  if (in && std::getline(in, channel) && channel.size() == 36) return channel;
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant
+  char text[37];
+  std::snprintf(text, sizeof text, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  std::ofstream(file) << text << "\n";
+  return text;
+}
+
+audit::HecOptions hec_options(const config::SplunkHecConfig& hec, const config::HostConfig& cfg, const fs::path& data_dir) {
+  audit::HecOptions o;
+  o.url = hec.url;
+  o.token = hec.token;
+  o.channel = hec_channel(hec, data_dir);
+  o.index = hec.index;
+  o.host = cfg.node_id;
+  o.origin = cfg.audit.origin;
+  o.batch_max = hec.batch_max;
+  o.ack_timeout = hec.ack_timeout;
+  o.policy.allow_plain_http = hec.allow_plain_http;
+  o.policy.ca_file = hec.ca_file;
+  return o;
 }
 
 int run(const std::string& config_file) {
@@ -206,6 +242,19 @@ int run(const std::string& config_file) {
     log::write(log::Level::Debug, "host", "event '" + type + "' from plugin instance '" + instance + "'");
   };
 
+  // The SIEM gets every ledger entry (and checkpoint), from where its acknowledgement left off.
+  std::unique_ptr<audit::SiemForwarder> siem;
+  if (cfg.audit.splunk_hec) {
+    try {
+      siem = audit::SiemForwarder::start(data_dir / "audit.db", data_dir / "siem-splunk-hec.position",
+                                         hec_options(*cfg.audit.splunk_hec, cfg, data_dir), env.http);
+      log::info("host", "forwarding the audit ledger to " + cfg.audit.splunk_hec->url);
+    } catch (const std::exception& e) {
+      log::error("host", std::string("cannot start SIEM forwarding: ") + e.what());
+      return kFailure;
+    }
+  }
+
   log::info("host", "branchlined starting: node '" + cfg.node_id + "', environment " + cfg.environment +
                         ", config " + cfg.file + ", data " + data_dir.string());
   std::unique_ptr<host::PluginSet> plugins;
@@ -239,6 +288,7 @@ int run(const std::string& config_file) {
   audit(*audit_sink, cfg, "host.stop", json::object{{"type", "host"}, {"id", cfg.node_id}}, "success");
   health.write("stopped", plugins->status());
   plugins.reset();
+  if (siem) siem->stop();  // what it has not delivered yet goes at the next start
   signals.cancel();
   stop_executor();
   log::info("host", "branchlined stopped");

@@ -361,6 +361,62 @@ std::string_view embedded_config_schema() {
   return {branchline_embedded_config_schema, branchline_embedded_config_schema_size};
 }
 
+// Resolves `secrets: {name: ${env:NAME} | ${file:PATH}}` (a plugin's, or the SIEM's). Each value
+// is registered for redaction; problems are reported at their line and column.
+using Getenv = std::function<std::optional<std::string>(const std::string&)>;
+std::map<std::string, std::string> resolve_secrets(const json::object& secrets, const std::string& pointer,
+                                                   const HostConfig& cfg, const LoadOptions& options,
+                                                   const Getenv& getenv, std::vector<Diagnostic>& problems) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : secrets) {
+    std::string where = pointer_append(pointer, s.key());
+    std::string_view ref = s.value().as_string();
+    bool is_env = starts_with(ref, "${env:");
+    bool is_file = starts_with(ref, "${file:");
+    if ((!is_env && !is_file) || ref.back() != '}' || ref.find('}') != ref.size() - 1) {
+      problems.push_back(cfg.at(where, "secret '" + std::string(s.key()) + "' is not a reference",
+                                "write ${env:NAME} or ${file:PATH}; a secret is never written in the file itself"));
+      continue;
+    }
+    std::string target(ref.substr(is_env ? 6 : 7, ref.size() - (is_env ? 7 : 8)));
+    if (target.empty()) {
+      problems.push_back(cfg.at(where, "secret reference '" + std::string(ref) + "' names nothing",
+                                "write ${env:NAME} or ${file:PATH}"));
+      continue;
+    }
+    std::string value;
+    if (!options.resolve_secrets) {
+      out.emplace(std::string(s.key()), std::string());
+      continue;
+    }
+    if (is_env) {
+      std::optional<std::string> v = getenv(target);
+      if (!v) {
+        problems.push_back(cfg.at(where, "environment variable '" + target + "' is not set",
+                                  "set " + target + " in the service's environment, or change the reference"));
+        continue;
+      }
+      value = std::move(*v);
+    } else {
+      std::string error;
+      value = read_secret_file(target, error);
+      if (!error.empty()) {
+        problems.push_back(cfg.at(where, "cannot read secret file '" + target + "': " + error,
+                                  "check that the file exists and that the service's user may read it"));
+        continue;
+      }
+    }
+    if (value.size() < 4) {
+      problems.push_back(cfg.at(where, "secret '" + std::string(s.key()) + "' is shorter than 4 bytes",
+                                "use a real secret; values this short cannot be redacted from logs"));
+      continue;
+    }
+    log::add_secret(value);
+    out.emplace(std::string(s.key()), std::move(value));
+  }
+  return out;
+}
+
 HostConfig load_config_text(std::string_view text, const std::string& file, const LoadOptions& options) {
   HostConfig cfg;
   cfg.file = file;
@@ -473,53 +529,30 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     }
     find_stray_references(pc.settings, pc.pointer + "/settings", cfg, problems);
 
-    for (const auto& s : obj(p, "secrets")) {
-      std::string where = pointer_append(pc.pointer + "/secrets", s.key());
-      std::string_view ref = s.value().as_string();
-      bool is_env = starts_with(ref, "${env:");
-      bool is_file = starts_with(ref, "${file:");
-      if ((!is_env && !is_file) || ref.back() != '}' || ref.find('}') != ref.size() - 1) {
-        problems.push_back(cfg.at(where, "secret '" + std::string(s.key()) + "' is not a reference",
-                                  "write ${env:NAME} or ${file:PATH}; a secret is never written in the file itself"));
-        continue;
-      }
-      std::string target(ref.substr(is_env ? 6 : 7, ref.size() - (is_env ? 7 : 8)));
-      if (target.empty()) {
-        problems.push_back(cfg.at(where, "secret reference '" + std::string(ref) + "' names nothing",
-                                  "write ${env:NAME} or ${file:PATH}"));
-        continue;
-      }
-      std::string value;
-      if (!options.resolve_secrets) {
-        pc.secrets.emplace(std::string(s.key()), std::string());
-        continue;
-      }
-      if (is_env) {
-        std::optional<std::string> v = getenv(target);
-        if (!v) {
-          problems.push_back(cfg.at(where, "environment variable '" + target + "' is not set",
-                                    "set " + target + " in the service's environment, or change the reference"));
-          continue;
-        }
-        value = std::move(*v);
-      } else {
-        std::string error;
-        value = read_secret_file(target, error);
-        if (!error.empty()) {
-          problems.push_back(cfg.at(where, "cannot read secret file '" + target + "': " + error,
-                                    "check that the file exists and that the service's user may read it"));
-          continue;
-        }
-      }
-      if (value.size() < 4) {
-        problems.push_back(cfg.at(where, "secret '" + std::string(s.key()) + "' is shorter than 4 bytes",
-                                  "use a real secret; values this short cannot be redacted from logs"));
-        continue;
-      }
-      log::add_secret(value);
-      pc.secrets.emplace(std::string(s.key()), std::move(value));
-    }
+    pc.secrets = resolve_secrets(obj(p, "secrets"), pc.pointer + "/secrets", cfg, options, getenv, problems);
     cfg.plugins.push_back(std::move(pc));
+  }
+  if (const json::object& hec = obj(obj(audit, "siem"), "splunk_hec"); !hec.empty()) {
+    SplunkHecConfig h;
+    h.url = str(hec, "url");
+    h.index = str(hec, "index");
+    h.channel = str(hec, "channel");
+    h.ca_file = str(hec, "ca_file");
+    if (auto v = hec.find("allow_plain_http"); v != hec.end()) h.allow_plain_http = v->value().as_bool();
+    if (auto v = hec.find("batch_max"); v != hec.end()) h.batch_max = static_cast<std::size_t>(v->value().as_int64());
+    if (auto v = hec.find("ack_timeout_ms"); v != hec.end()) h.ack_timeout = std::chrono::milliseconds(v->value().as_int64());
+    json::object rest = hec;
+    rest.erase("secrets");
+    find_stray_references(rest, h.pointer, cfg, problems);
+    if (h.url.starts_with("http://") && !h.allow_plain_http)
+      problems.push_back(cfg.at(h.pointer + "/url", "the collector's URL is plain http",
+                                "use https (with ca_file for the bank's CA), or set allow_plain_http: true outside production"));
+    if (h.allow_plain_http && cfg.environment == "production")
+      problems.push_back(cfg.at(h.pointer + "/allow_plain_http", "plain http to the SIEM is refused in production",
+                                "use https and remove allow_plain_http"));
+    auto secrets = resolve_secrets(obj(hec, "secrets"), h.pointer + "/secrets", cfg, options, getenv, problems);
+    h.token = secrets["token"];
+    cfg.audit.splunk_hec = std::move(h);
   }
   if (!problems.empty()) throw ConfigError(std::move(problems));
   return cfg;

@@ -52,6 +52,16 @@ struct PluginConfig {
   std::string pointer;                          // "/plugins/<n>", for diagnostics
 };
 
+// Forwarding to a Splunk HTTP Event Collector (`audit.siem.splunk_hec`).
+struct SplunkHecConfig {
+  std::string url, index, channel, ca_file;  // channel empty: one is made and kept in the data directory
+  bool allow_plain_http = false;             // never in production
+  std::size_t batch_max = 200;
+  std::chrono::milliseconds ack_timeout{30000};
+  std::string token;  // resolved from secrets.token; redacted everywhere
+  std::string pointer = "/audit/siem/splunk_hec";
+};
+
 // The audit ledger's settings (`audit:`); see docs/audit.md. Empty paths take the defaults.
 struct AuditConfig {
   std::string origin;                       // default "branchline/<node.id>"
@@ -61,6 +71,7 @@ struct AuditConfig {
   std::filesystem::path publish_to;         // append-only copy of the checkpoints; empty: none
   audit::RetentionPolicy retention;         // classes, per consultation type, default
   std::chrono::seconds purge_interval{3600};  // 0: no automatic purge
+  std::optional<SplunkHecConfig> splunk_hec;
 };
 
 struct HostConfig {

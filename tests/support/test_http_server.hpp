@@ -4,7 +4,7 @@
 //
 // Routes: GET /hello -> 200 "hello"; POST /echo -> 200 with the request body; GET /headers -> 200
 // with the request's header lines; GET /big -> 200 with 10 MiB; GET /slow -> waits 3 s, then 200;
-// GET /status/<n> -> <n>; anything else -> 404.
+// GET /status/<n> -> <n>; anything else -> 404. Or a handler of the test's own (a vendor's API).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +15,9 @@
 #include <boost/asio/write.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <istream>
@@ -33,12 +35,33 @@ inline bool make_test_certificate(const std::filesystem::path& dir) {
   return std::system(cmd.c_str()) == 0;
 }
 
+struct TestHttpRequest {
+  std::string method, path, head, body;
+  // The value of a header (case-insensitive name), or empty.
+  std::string header(std::string name) const {
+    auto lower = [](std::string t) {
+      for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return t;
+    };
+    std::string h = lower(head);
+    auto at = h.find("\r\n" + lower(name) + ":");
+    if (at == std::string::npos) return {};
+    auto start = head.find_first_not_of(' ', at + name.size() + 3);
+    return head.substr(start, head.find("\r\n", start) - start);
+  }
+};
+struct TestHttpReply {
+  int status = 200;
+  std::string body;
+};
+using TestHttpHandler = std::function<TestHttpReply(const TestHttpRequest&)>;
+
 class TestHttpServer {
  public:
   // cert_dir empty: plain HTTP; otherwise TLS with cert_dir/{cert,key}.pem.
-  explicit TestHttpServer(const std::filesystem::path& cert_dir = {})
+  explicit TestHttpServer(const std::filesystem::path& cert_dir = {}, TestHttpHandler handler = {})
       : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), tls_(!cert_dir.empty()),
-        ssl_(boost::asio::ssl::context::tls_server) {
+        ssl_(boost::asio::ssl::context::tls_server), handler_(std::move(handler)) {
     if (tls_) {
       ssl_.set_options(boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1);
       ssl_.use_certificate_chain_file((cert_dir / "cert.pem").string());
@@ -85,7 +108,11 @@ class TestHttpServer {
     }
     int status = 200;
     std::string reply;
-    if (path == "/hello") reply = "hello";
+    if (handler_) {
+      TestHttpReply r = handler_({method, path, head, body});
+      status = r.status;
+      reply = std::move(r.body);
+    } else if (path == "/hello") reply = "hello";
     else if (path == "/echo") reply = body;
     else if (path == "/headers") reply = head;
     else if (path == "/big") reply.assign(10u << 20, 'x');
@@ -121,6 +148,7 @@ class TestHttpServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   bool tls_;
   boost::asio::ssl::context ssl_;
+  TestHttpHandler handler_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
   std::thread thread_;

@@ -15,8 +15,10 @@ namespace {
 
 using namespace branchline::sdk;
 
-// The threads that complete closes later. The plugin joins them when it is destroyed: the host
-// unloads the library after destroy, and a thread still returning through this code would crash.
+// The threads that complete closes later. The plugin owns them alone and joins them when it is
+// destroyed: the host unloads the library after destroy, and a thread still running this code
+// (completing, or freeing its recording after completing) would crash. (Sharing ownership with
+// the recordings let the last one, freed on a worker after destroy, outlive the library.)
 class Workers {
  public:
   template <class F>
@@ -35,8 +37,8 @@ class Workers {
 
 class MemoryRecording final : public Recording {
  public:
-  MemoryRecording(std::string id, bool complete_later, std::shared_ptr<Workers> workers)
-      : id_(std::move(id)), complete_later_(complete_later), workers_(std::move(workers)) {}
+  MemoryRecording(std::string id, bool complete_later, Workers& workers)
+      : id_(std::move(id)), complete_later_(complete_later), workers_(workers) {}
   bl_status write(const bl_media_packet& packet) override {
     if (packet.size > 65536) return BL_INVALID_ARGUMENT;
     for (size_t i = 0; i < packet.size; ++i) hash_ = (hash_ ^ packet.data[i]) * 1099511628211ull;
@@ -52,7 +54,7 @@ class MemoryRecording final : public Recording {
       call.ok(result);
       return;
     }
-    workers_->spawn([call, result] {
+    workers_.spawn([call, result] {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       call.ok(result);
     });
@@ -61,7 +63,7 @@ class MemoryRecording final : public Recording {
  private:
   std::string id_;
   bool complete_later_;
-  std::shared_ptr<Workers> workers_;
+  Workers& workers_;  // the plugin's
   uint64_t hash_ = 1469598103934665603ull;
   size_t bytes_ = 0, packets_ = 0;
 };
@@ -78,7 +80,7 @@ class CppRecorder final : public RecordingPlugin {
 
  private:
   bool complete_later_ = false;
-  std::shared_ptr<Workers> workers_ = std::make_shared<Workers>();
+  Workers workers_;  // last: destroyed (joined) first
 };
 
 }  // namespace

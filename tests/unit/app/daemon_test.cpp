@@ -2,6 +2,8 @@
 // `branchlined` starting, running degraded, refusing to start, and shutting down on SIGTERM.
 #include "process.hpp"
 
+#include "../../support/hec_test_server.hpp"
+
 #include "audit/ledger.hpp"
 #include "security/crypto_policy.hpp"
 
@@ -399,6 +401,60 @@ TEST_F(Executables, TheDaemonPublishesCheckpointsAndKeepsItsLedgerToItself) {
             0)
       << out << err;
   EXPECT_NE(out.find("intact"), std::string::npos) << out;
+}
+
+TEST_F(Executables, SiemForwardingSurvivesSigkillAndDeliversEveryEntryAtLeastOnce) {
+  test::HecTestServer hec("hec-token-7d1f");
+  hec.stall_ms = 15;  // a slow collector, so that the kill lands mid-way
+  // A ledger with history to forward: the daemon makes it (its origin), the CLI adds to it.
+  fs::path config = write_config(kTwoCrms);
+  {
+    Process first({kBin + "/branchlined", "--config", config.string()}, dir_ / "daemon0");
+    ASSERT_TRUE(eventually([&] { return health_status() == "ok"; })) << first.err();
+    first.signal(SIGTERM);
+    ASSERT_EQ(first.wait(), 0);
+  }
+  std::ofstream in(dir_ / "history.jsonl");
+  for (int i = 0; i < 300; ++i)
+    in << R"({"action":"crm.customer.read","outcome":"success","resource":{"customer":"c-)" << i % 9
+       << R"("},"personal":{"name":"CANARY-daemon-88"}})" << "\n";
+  in.close();
+  std::string out, err;
+  ASSERT_EQ(run({"/bin/sh", "-c", kBin + "/branchline audit append --db " + (dir_ / "data/audit.db").string() + " < " +
+                                      (dir_ / "history.jsonl").string()},
+                &out, &err),
+            0)
+      << err;
+  std::ofstream(config, std::ios::app) << "audit:\n  siem:\n    splunk_hec:\n"
+                                          "      url: " << hec.url() << "\n      allow_plain_http: true\n"
+                                          "      batch_max: 10\n      ack_timeout_ms: 2000\n"
+                                          "      secrets:\n        token: ${env:HEC_TOKEN}\n";
+  {
+    Process daemon({kBin + "/branchlined", "--config", config.string()}, dir_ / "daemon1", {"HEC_TOKEN=hec-token-7d1f"});
+    bool some = eventually([&] { return hec.ledger_indexes().size() >= 60; });
+    if (!some) {
+      daemon.signal(SIGTERM);
+      daemon.wait();
+    }
+    ASSERT_TRUE(some) << daemon.err() << read_file(config);
+    daemon.signal(SIGKILL);
+    ASSERT_EQ(daemon.wait(), 128 + SIGKILL);
+  }
+  std::size_t before_restart = hec.ledger_indexes().size();
+  EXPECT_LT(before_restart, 300u) << "the kill should land before everything was sent";
+  hec.stall_ms = 0;
+  Process daemon({kBin + "/branchlined", "--config", config.string()}, dir_ / "daemon2", {"HEC_TOKEN=hec-token-7d1f"});
+  ASSERT_TRUE(eventually([&] { return health_status() == "ok"; })) << daemon.err();
+  // Everything the ledger holds arrives, none skipped, each at least once.
+  ASSERT_TRUE(eventually([&] {
+    auto got = hec.ledger_indexes();
+    return !got.empty() && got.size() == *got.rbegin() && got.size() >= 305;
+  })) << hec.ledger_indexes().size();
+  EXPECT_EQ(hec.raw().find("CANARY-daemon-88"), std::string::npos) << "personal data reached the SIEM";
+  EXPECT_EQ(hec.raw().find("hec-token-7d1f"), std::string::npos);
+  EXPECT_EQ(daemon.err().find("hec-token-7d1f"), std::string::npos) << "the token is a secret";
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(), 0);
 }
 
 TEST_F(Executables, RequireFipsRefusesToStartWithoutAFipsProvider) {
