@@ -8,6 +8,9 @@
 //    SQLite transaction (WAL, synchronous=FULL). Appends that arrive while a commit runs share the
 //    next one (group commit); one writer thread does all writing. A commit that fails (disk full,
 //    I/O error) answers every entry of its batch BL_UNAVAILABLE and leaves the tree as it was.
+//  - `done` runs on one of the ledger's threads (the writer, or the acknowledgement thread for
+//    large batches), once per entry, in commit order. It must not block, and above all must not
+//    append_and_wait: post the work to your own executor, as the host does.
 //  - An entry that cannot be canonicalised (see canonical_json) is refused with
 //    BL_INVALID_ARGUMENT and takes no sequence number.
 //  - Every commit keeps its tree head (size, root, the right frontier of complete subtrees), and
