@@ -12,8 +12,9 @@ packages=(
 )
 if [ "${1:-}" = "--tests" ]; then
   # golang-go + golang-golang-x-mod-dev: the independent Go check of the audit ledger's output
-  # (tools/verify-export); python3: small JSON edits in test scripts.
-  packages+=(golang-go golang-golang-x-mod-dev python3)
+  # (tools/verify-export); python3: small JSON edits in test scripts; rsyslog + rsyslog-gnutls:
+  # the RFC 5425 (syslog over TLS) receiver the SIEM forwarding tests send to.
+  packages+=(golang-go golang-golang-x-mod-dev python3 rsyslog rsyslog-gnutls)
 fi
 
 missing=()

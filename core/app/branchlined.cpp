@@ -147,6 +147,20 @@ audit::HecOptions hec_options(const config::SplunkHecConfig& hec, const config::
   return o;
 }
 
+audit::SyslogOptions syslog_options(const config::SyslogConfig& y, const config::HostConfig& cfg) {
+  audit::SyslogOptions o;
+  o.host = y.host;
+  o.port = y.port;
+  o.ca_file = y.ca_file;
+  o.cert_file = y.cert_file;
+  o.key_file = y.key_file;
+  o.app_name = y.app_name;
+  o.batch_max = y.batch_max;
+  o.hostname = cfg.node_id;
+  o.origin = cfg.audit.origin;
+  return o;
+}
+
 int run(const std::string& config_file) {
   config::HostConfig cfg;
   try {
@@ -243,7 +257,19 @@ int run(const std::string& config_file) {
   };
 
   // The SIEM gets every ledger entry (and checkpoint), from where its acknowledgement left off.
-  std::unique_ptr<audit::SiemForwarder> siem;
+  std::unique_ptr<audit::SiemForwarder> siem, syslog;
+  if (cfg.audit.syslog) {
+    const config::SyslogConfig& y = *cfg.audit.syslog;
+    try {
+      syslog = audit::SiemForwarder::start_syslog(data_dir / "audit.db", data_dir / "siem-syslog.position",
+                                                  syslog_options(y, cfg));
+      log::info("host", "forwarding the audit ledger as syslog over TLS to " + y.host + ":" + std::to_string(y.port));
+    } catch (const std::exception& e) {
+      log::error("host", std::string("cannot start syslog forwarding: ") + e.what() +
+                             "; fix: check audit.siem.syslog's ca_file, cert_file and key_file");
+      return kFailure;
+    }
+  }
   if (cfg.audit.splunk_hec) {
     try {
       siem = audit::SiemForwarder::start(data_dir / "audit.db", data_dir / "siem-splunk-hec.position",
@@ -289,6 +315,7 @@ int run(const std::string& config_file) {
   health.write("stopped", plugins->status());
   plugins.reset();
   if (siem) siem->stop();  // what it has not delivered yet goes at the next start
+  if (syslog) syslog->stop();
   signals.cancel();
   stop_executor();
   log::info("host", "branchlined stopped");

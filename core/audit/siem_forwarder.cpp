@@ -10,12 +10,24 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <condition_variable>
+#include <cstring>
 #include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <csignal>
+#include <sys/socket.h>
 #include <fstream>
 #include <future>
 #include <mutex>
 #include <sstream>
+#include <algorithm>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -49,6 +61,15 @@ struct SiemForwarder::Impl {
   fs::path ledger, position_file;
   HecOptions o;
   std::shared_ptr<net::HttpClient> http;
+  std::optional<SyslogOptions> syslog;
+  std::string origin;
+  std::size_t batch_max = 200;
+  std::chrono::milliseconds poll{200}, backoff_initial{200}, backoff_max{30000};
+  std::pair<std::uint64_t, std::uint64_t> written_before{0, 0};  // syslog: the batch written before the last
+  std::pair<std::uint64_t, std::uint64_t> saved{0, 0};           // what the position file says
+  SSL_CTX* tls = nullptr;
+  SSL* session = nullptr;
+  int fd = -1;
   sqlite3* db = nullptr;
   mutable std::mutex mutex;
   std::condition_variable wake;
@@ -56,7 +77,12 @@ struct SiemForwarder::Impl {
   ForwarderStatus st;
   std::thread thread;
 
-  ~Impl() { sqlite3_close(db); }
+  ~Impl() {
+    disconnect();
+    if (tls) SSL_CTX_free(tls);
+    sqlite3_close(db);
+  }
+
 
   void load_position() {
     std::ifstream in(position_file);
@@ -118,10 +144,18 @@ struct SiemForwarder::Impl {
     return future.get();
   }
 
+  // What one batch carries, transport-neutral: OCSF events of entries, then checkpoints.
+  struct Event {
+    std::uint64_t index;  // the ledger index, or the checkpoint's tree size
+    bool checkpoint;
+    json::object body;
+    std::int64_t time_ms;
+    std::string time;  // RFC 3339, for syslog's TIMESTAMP
+  };
+  enum class Outcome { delivered, retry, stopped };
   struct Batch {
-    std::string body;
+    std::vector<Event> events;
     std::uint64_t last_seq = 0, last_checkpoint = 0;
-    std::size_t events = 0;
   };
 
   json::object hec_event(json::value event, std::int64_t time_ms, const std::string& sourcetype, const char* field,
@@ -145,27 +179,27 @@ struct SiemForwarder::Impl {
     try {
       Statement rows(db, "SELECT seq, canonical FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2");
       sqlite3_bind_int64(rows.s, 1, static_cast<sqlite3_int64>(st.delivered));
-      sqlite3_bind_int64(rows.s, 2, static_cast<sqlite3_int64>(o.batch_max));
+      sqlite3_bind_int64(rows.s, 2, static_cast<sqlite3_int64>(batch_max));
       while (sqlite3_step(rows.s) == SQLITE_ROW) {
         std::uint64_t seq = static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0));
-        json::object event = to_ocsf(text(rows.s, 1), seq, o.origin);
+        json::object event = to_ocsf(text(rows.s, 1), seq, origin);
         std::int64_t time = event.contains("time") && event.at("time").is_int64() ? event.at("time").as_int64() : 0;
-        b.body += json::serialize(hec_event(std::move(event), time, o.sourcetype, "ledger_index", seq));
-        b.body += '\n';
+        std::string original;
+        if (auto* m = event.if_contains("metadata"); m && m->as_object().contains("original_time"))
+          original = m->at("original_time").as_string();
+        b.events.push_back({seq, false, std::move(event), time, original.empty() ? log::utc_now_rfc3339() : original});
         b.last_seq = seq;
-        ++b.events;
       }
       Statement checkpoints(db, "SELECT size, note FROM checkpoints WHERE size > ?1 AND size <= ?2 ORDER BY size");
       sqlite3_bind_int64(checkpoints.s, 1, static_cast<sqlite3_int64>(st.checkpoint));
       sqlite3_bind_int64(checkpoints.s, 2, static_cast<sqlite3_int64>(b.last_seq));
-      auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      auto now = std::chrono::system_clock::now();
+      auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
       while (sqlite3_step(checkpoints.s) == SQLITE_ROW) {
         std::uint64_t size = static_cast<std::uint64_t>(sqlite3_column_int64(checkpoints.s, 0));
-        json::object event{{"checkpoint", text(checkpoints.s, 1)}, {"tree_size", size}, {"origin", o.origin}};
-        b.body += json::serialize(hec_event(std::move(event), now_ms, o.sourcetype + ":checkpoint", "ledger_checkpoint", size));
-        b.body += '\n';
+        json::object event{{"checkpoint", text(checkpoints.s, 1)}, {"tree_size", size}, {"origin", origin}};
+        b.events.push_back({size, true, std::move(event), now_ms, log::rfc3339(now)});
         b.last_checkpoint = size;
-        ++b.events;
       }
     } catch (...) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -181,10 +215,16 @@ struct SiemForwarder::Impl {
     st.last_error = why;
   }
 
-  // Sends the batch and waits for the indexers to acknowledge it. true: delivered.
-  enum class Outcome { delivered, retry, stopped };
+  // Sends the batch and waits for the indexers to acknowledge it.
   Outcome send(const Batch& b, std::chrono::milliseconds& backoff) {
-    auto response = exchange("/services/collector/event", b.body);
+    if (syslog) return send_syslog(b);
+    std::string body;
+    for (const Event& e : b.events) {
+      body += json::serialize(hec_event(e.body, e.time_ms, e.checkpoint ? o.sourcetype + ":checkpoint" : o.sourcetype,
+                                        e.checkpoint ? "ledger_checkpoint" : "ledger_index", e.index));
+      body += '\n';
+    }
+    auto response = exchange("/services/collector/event", body);
     if (!response) return Outcome::stopped;
     {
       std::lock_guard lock(mutex);
@@ -232,30 +272,139 @@ struct SiemForwarder::Impl {
     return Outcome::retry;
   }
 
+  // ---- RFC 5425: syslog over TLS ----
+
+  void disconnect() {
+    if (session) {
+      SSL_shutdown(session);  // close_notify: the collector has everything written before it
+      SSL_free(session);
+      session = nullptr;
+    }
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+
+  std::string tls_error() {
+    unsigned long code = ERR_get_error();
+    char buffer[256] = "unknown";
+    if (code) ERR_error_string_n(code, buffer, sizeof buffer);
+    ERR_clear_error();
+    return buffer;
+  }
+
+  // Connects with a deadline, then blocking I/O with timeouts; mutual TLS 1.2+.
+  std::optional<std::string> connect() {
+    const SyslogOptions& so = *syslog;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(so.host.c_str(), std::to_string(so.port).c_str(), &hints, &found) != 0 || !found)
+      return "cannot resolve " + so.host;
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, ::freeaddrinfo);
+    fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return "socket: " + std::string(std::strerror(errno));
+    if (::connect(fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS)
+      return "connect to " + so.host + ": " + std::strerror(errno);
+    pollfd p{fd, POLLOUT, 0};
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::poll(&p, 1, static_cast<int>(so.io_timeout.count())) != 1 ||
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0)
+      return "connect to " + so.host + ":" + std::to_string(so.port) + ": " + (error ? std::strerror(error) : "timed out");
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    timeval tv{static_cast<time_t>(so.io_timeout.count() / 1000), static_cast<suseconds_t>(so.io_timeout.count() % 1000 * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    session = SSL_new(tls);
+    SSL_set_fd(session, fd);
+    // The collector's name (or address) must be in its certificate.
+    X509_VERIFY_PARAM* param = SSL_get0_param(session);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, so.host.c_str()) != 1) {
+      SSL_set1_host(session, so.host.c_str());
+      SSL_set_tlsext_host_name(session, so.host.c_str());
+    }
+    if (SSL_connect(session) != 1) return "TLS handshake with " + so.host + ": " + tls_error();
+    return std::nullopt;
+  }
+
+  // RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG, framed "LEN SP MSG".
+  std::string frame(const Event& e) const {
+    const SyslogOptions& so = *syslog;
+    // facility 13 (log audit); severity 4 (warning) for a denial or failure, else 6 (informational)
+    bool bad = !e.checkpoint && e.body.contains("status_id") && e.body.at("status_id") == 2;
+    int pri = 13 * 8 + (bad ? 4 : 6);
+    std::string sd = e.checkpoint ? "[checkpoint@32473 size=\"" + std::to_string(e.index) + "\"]"
+                                  : "[ledger@32473 index=\"" + std::to_string(e.index) + "\"]";
+    std::string message = "<" + std::to_string(pri) + ">1 " + e.time + " " + so.hostname + " " + so.app_name + " - " +
+                          (e.checkpoint ? "checkpoint" : "audit") + " " + sd + " " + json::serialize(e.body);
+    return std::to_string(message.size()) + " " + message;
+  }
+
+  Outcome send_syslog(const Batch& b) {
+    if (!session) {
+      if (auto why = connect()) {
+        failed(*why);
+        log::warn("siem", "syslog: " + *why + "; retrying");
+        disconnect();
+        return Outcome::retry;
+      }
+    }
+    std::string frames;
+    for (const Event& e : b.events) frames += frame(e);
+    std::size_t written = 0;
+    if (SSL_write_ex(session, frames.data(), frames.size(), &written) != 1 || written != frames.size()) {
+      std::string why = "syslog: writing to " + syslog->host + " failed: " + tls_error();
+      failed(why);
+      log::warn("siem", why + "; reconnecting and sending again from the last confirmed position");
+      disconnect();
+      // What went out on the broken connection since the durable position is unconfirmed (a
+      // receiver that refused us after the handshake dropped it): rewind and send it again.
+      std::lock_guard lock(mutex);
+      st.delivered = saved.first;
+      st.checkpoint = saved.second;
+      written_before = saved;
+      return Outcome::retry;
+    }
+    std::lock_guard lock(mutex);
+    ++st.batches_sent;
+    return Outcome::delivered;
+  }
+
   void run() {
-    std::chrono::milliseconds backoff = o.backoff_initial;
+    // A write to a connection the peer has closed raises SIGPIPE; on this thread it is blocked,
+    // so the write fails with EPIPE instead of ending the process.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+    std::chrono::milliseconds backoff = backoff_initial;
     while (!stopped()) {
       Batch b;
       try {
         b = next_batch();
       } catch (const std::exception& e) {
         failed(e.what());
-        if (!pause(o.backoff_max)) return;
+        if (!pause(backoff_max)) break;
         continue;
       }
-      if (b.events == 0) {
-        if (!pause(o.poll)) return;
+      if (b.events.empty()) {
+        if (!pause(poll)) break;
         continue;
       }
       Outcome outcome = send(b, backoff);
-      if (outcome == Outcome::stopped) return;
+      if (outcome == Outcome::stopped) break;
       if (outcome == Outcome::retry) {
-        if (!pause(backoff)) return;
-        backoff = std::min(backoff * 2, o.backoff_max);
+        if (!pause(backoff)) break;
+        backoff = std::min(backoff * 2, backoff_max);
         continue;
       }
-      backoff = o.backoff_initial;
-      if (!save_position(b.last_seq, b.last_checkpoint)) {
+      backoff = backoff_initial;
+      // HEC: the indexers acknowledged this batch. Syslog: nothing is acknowledged, so the
+      // durable position is the batch before (after a crash the last one is sent again).
+      std::pair<std::uint64_t, std::uint64_t> durable{b.last_seq, b.last_checkpoint};
+      if (syslog) std::swap(durable, written_before);
+      saved = durable;
+      if (!save_position(durable.first, durable.second)) {
         failed("cannot write " + position_file.string());
         log::error("siem", "cannot write the forwarding position " + position_file.string() +
                                "; entries will be sent again after a restart");
@@ -263,6 +412,13 @@ struct SiemForwarder::Impl {
       std::lock_guard lock(mutex);
       st.delivered = b.last_seq;
       st.checkpoint = b.last_checkpoint;
+    }
+    // Syslog: an orderly close (close_notify) means the collector has all that was written.
+    if (syslog && session) {
+      disconnect();
+      std::lock_guard lock(mutex);
+      if (st.delivered > saved.first && !save_position(st.delivered, st.checkpoint))
+        log::error("siem", "cannot write the forwarding position " + position_file.string());
     }
   }
 };
@@ -276,11 +432,46 @@ std::unique_ptr<SiemForwarder> SiemForwarder::start(const fs::path& ledger_file,
   impl->position_file = position_file;
   impl->o = std::move(options);
   impl->http = std::move(http);
-  if (impl->o.batch_max == 0) impl->o.batch_max = 1;
+  impl->origin = impl->o.origin;
+  impl->batch_max = std::max<std::size_t>(1, impl->o.batch_max);
+  impl->poll = impl->o.poll;
+  impl->backoff_initial = impl->o.backoff_initial;
+  impl->backoff_max = impl->o.backoff_max;
   if (sqlite3_open_v2(ledger_file.c_str(), &impl->db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
     throw std::runtime_error("the SIEM forwarder cannot read the ledger " + ledger_file.string());
   sqlite3_busy_timeout(impl->db, 5000);
   impl->load_position();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<SiemForwarder>(new SiemForwarder(std::move(impl)));
+}
+
+std::unique_ptr<SiemForwarder> SiemForwarder::start_syslog(const fs::path& ledger_file, const fs::path& position_file,
+                                                           SyslogOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->ledger = ledger_file;
+  impl->position_file = position_file;
+  impl->origin = options.origin;
+  impl->batch_max = std::max<std::size_t>(1, options.batch_max);
+  impl->poll = options.poll;
+  impl->backoff_initial = options.backoff_initial;
+  impl->backoff_max = options.backoff_max;
+  impl->tls = SSL_CTX_new(TLS_client_method());
+  if (!impl->tls || SSL_CTX_set_min_proto_version(impl->tls, TLS1_2_VERSION) != 1)
+    throw std::runtime_error("syslog: cannot make a TLS context");
+  SSL_CTX_set_verify(impl->tls, SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_load_verify_locations(impl->tls, options.ca_file.c_str(), nullptr) != 1)
+    throw std::runtime_error("syslog: cannot read the CA file " + options.ca_file);
+  if (SSL_CTX_use_certificate_chain_file(impl->tls, options.cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(impl->tls, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(impl->tls) != 1)
+    throw std::runtime_error("syslog: cannot use the client certificate " + options.cert_file + " and its key");
+  impl->syslog = std::move(options);
+  if (sqlite3_open_v2(ledger_file.c_str(), &impl->db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+    throw std::runtime_error("the SIEM forwarder cannot read the ledger " + ledger_file.string());
+  sqlite3_busy_timeout(impl->db, 5000);
+  impl->load_position();
+  impl->written_before = impl->saved = {impl->st.delivered, impl->st.checkpoint};
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<SiemForwarder>(new SiemForwarder(std::move(impl)));

@@ -1,5 +1,6 @@
 // siem_forwarder: every ledger entry to the bank's SIEM, through the Splunk HTTP Event Collector
-// (HEC) with indexer acknowledgement; at least once, none skipped, in ledger order.
+// (HEC) with indexer acknowledgement, or as RFC 5424 syslog over TLS (RFC 5425); at least once,
+// none skipped, in ledger order.
 //
 // Contract:
 //  - Entries are read from the ledger file (a read-only connection, beside the writer) after the
@@ -45,6 +46,24 @@ struct HecOptions {
   net::HttpPolicy policy;
 };
 
+// RFC 5424 syslog over TLS (RFC 5425): octet-counted frames, mutual TLS (the collector's
+// certificate checked against ca_file and the host name or IP; ours from cert_file/key_file).
+// Syslog has no acknowledgement: the durable position lags one batch behind what was written, so
+// after a crash the last unconfirmed batch is sent again; an orderly stop (TLS close_notify)
+// makes the position current.
+struct SyslogOptions {
+  std::string host;
+  unsigned short port = 6514;
+  std::string ca_file, cert_file, key_file;
+  std::string hostname;  // the node id, the HOSTNAME field
+  std::string app_name = "branchline";
+  std::string origin;
+  std::size_t batch_max = 200;
+  std::chrono::milliseconds poll{200};
+  std::chrono::milliseconds io_timeout{10000};
+  std::chrono::milliseconds backoff_initial{200}, backoff_max{30000};
+};
+
 struct ForwarderStatus {
   std::uint64_t delivered = 0;        // the last ledger index the SIEM acknowledged
   std::uint64_t checkpoint = 0;       // the size of the last checkpoint it acknowledged
@@ -57,6 +76,8 @@ class SiemForwarder {
   static std::unique_ptr<SiemForwarder> start(const std::filesystem::path& ledger_file,
                                               const std::filesystem::path& position_file, HecOptions options,
                                               std::shared_ptr<net::HttpClient> http);
+  static std::unique_ptr<SiemForwarder> start_syslog(const std::filesystem::path& ledger_file,
+                                                     const std::filesystem::path& position_file, SyslogOptions options);
   ~SiemForwarder();
   void stop();
   ForwarderStatus status() const;

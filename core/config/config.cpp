@@ -554,6 +554,18 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     h.token = secrets["token"];
     cfg.audit.splunk_hec = std::move(h);
   }
+  if (const json::object& sys = obj(obj(audit, "siem"), "syslog"); !sys.empty()) {
+    SyslogConfig y;
+    y.host = str(sys, "host");
+    if (auto v = sys.find("port"); v != sys.end()) y.port = static_cast<unsigned short>(v->value().as_int64());
+    y.ca_file = str(sys, "ca_file");
+    y.cert_file = str(sys, "cert_file");
+    y.key_file = str(sys, "key_file");
+    y.app_name = str(sys, "app_name", y.app_name);
+    if (auto v = sys.find("batch_max"); v != sys.end()) y.batch_max = static_cast<std::size_t>(v->value().as_int64());
+    find_stray_references(sys, "/audit/siem/syslog", cfg, problems);
+    cfg.audit.syslog = std::move(y);
+  }
   if (!problems.empty()) throw ConfigError(std::move(problems));
   return cfg;
 }

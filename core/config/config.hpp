@@ -62,6 +62,14 @@ struct SplunkHecConfig {
   std::string pointer = "/audit/siem/splunk_hec";
 };
 
+// Forwarding as RFC 5424 syslog over mutual TLS (RFC 5425) (`audit.siem.syslog`).
+struct SyslogConfig {
+  std::string host;
+  unsigned short port = 6514;
+  std::string ca_file, cert_file, key_file, app_name = "branchline";
+  std::size_t batch_max = 200;
+};
+
 // The audit ledger's settings (`audit:`); see docs/audit.md. Empty paths take the defaults.
 struct AuditConfig {
   std::string origin;                       // default "branchline/<node.id>"
@@ -72,6 +80,7 @@ struct AuditConfig {
   audit::RetentionPolicy retention;         // classes, per consultation type, default
   std::chrono::seconds purge_interval{3600};  // 0: no automatic purge
   std::optional<SplunkHecConfig> splunk_hec;
+  std::optional<SyslogConfig> syslog;
 };
 
 struct HostConfig {

@@ -2,6 +2,7 @@
 // arrives, acknowledged, with its ledger index and no personal data; a busy collector, a lost
 // acknowledgement, a wrong token, an unreachable collector and a restart lose nothing.
 #include "../../support/hec_test_server.hpp"
+#include "../../support/rsyslog_receiver.hpp"
 #include "../app/process.hpp"
 #include "audit/ledger.hpp"
 #include "audit/siem_forwarder.hpp"
@@ -9,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <unistd.h>
 
@@ -178,6 +181,81 @@ TEST_F(Forwarding, AfterAStopItResumesFromWhatTheCollectorAcknowledged) {
     }
   }
   EXPECT_EQ(hec.ledger_indexes().size(), ledger_->size());
+}
+
+// ---- RFC 5425: syslog over TLS, into Debian's rsyslogd ----
+
+class SyslogForwarding : public Forwarding {
+ protected:
+  void SetUp() override {
+    Forwarding::SetUp();
+    if (!test::rsyslog_available()) GTEST_SKIP() << "rsyslogd is not installed (./tests/run.sh installs rsyslog-gnutls)";
+    ASSERT_TRUE(test::make_test_pki(dir_));
+    ASSERT_TRUE(test::make_test_pki(dir_, "other"));  // a CA the receiver does not trust
+  }
+  SyslogOptions syslog(unsigned short port, const std::string& client = "client") {
+    SyslogOptions o;
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.ca_file = (dir_ / "ca.pem").string();
+    o.cert_file = (dir_ / (client + ".pem")).string();
+    o.key_file = (dir_ / (client + ".key")).string();
+    o.hostname = "node-1";
+    o.origin = "bank/audit";
+    o.batch_max = 25;
+    o.poll = std::chrono::milliseconds(20);
+    o.backoff_initial = std::chrono::milliseconds(20);
+    o.backoff_max = std::chrono::milliseconds(100);
+    return o;
+  }
+  // How many times each ledger index is in what rsyslog wrote.
+  static std::map<std::uint64_t, int> indexes(const std::string& received) {
+    std::map<std::uint64_t, int> out;
+    std::istringstream in(received);
+    for (std::string line; std::getline(in, line);) {
+      auto at = line.find("[ledger@32473 index=\"");
+      if (at != std::string::npos) ++out[std::stoull(line.substr(at + 21))];
+    }
+    return out;
+  }
+};
+
+TEST_F(SyslogForwarding, RsyslogReceivesEveryEntryExactlyOnceOverMutualTls) {
+  test::RsyslogReceiver rsyslog(dir_);
+  ASSERT_TRUE(rsyslog.running()) << rsyslog.log();
+  append(100, "CANARY-syslog-93c0");
+  {
+    auto f = SiemForwarder::start_syslog(dir_ / "audit.db", dir_ / "syslog.position", syslog(rsyslog.port()));
+    ASSERT_TRUE(eventually([&] { return indexes(rsyslog.received()).size() == ledger_->size(); }))
+        << f->status().last_error << rsyslog.log();
+  }  // an orderly stop: the position becomes current
+  auto got = indexes(rsyslog.received());
+  for (std::uint64_t i = 1; i <= ledger_->size(); ++i) EXPECT_EQ(got[i], 1) << "entry " << i;
+  std::string received = rsyslog.received();
+  EXPECT_EQ(received.find("CANARY-syslog-93c0"), std::string::npos) << "personal data reached the SIEM";
+  // RFC 5424 as sent: <PRI>1 TIMESTAMP HOSTNAME APP-NAME - MSGID [SD] MSG
+  EXPECT_NE(received.find("<110>1 "), std::string::npos);
+  EXPECT_NE(received.find(" node-1 branchline - audit [ledger@32473 index=\"1\"] {"), std::string::npos);
+  EXPECT_NE(received.find("[checkpoint@32473 size="), std::string::npos);
+  std::ifstream position(dir_ / "syslog.position");
+  std::string text((std::istreambuf_iterator<char>(position)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"delivered\":" + std::to_string(ledger_->size())), std::string::npos) << text;
+  // Restarted with nothing new: nothing is sent twice.
+  {
+    auto f = SiemForwarder::start_syslog(dir_ / "audit.db", dir_ / "syslog.position", syslog(rsyslog.port()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (const auto& [index, count] : indexes(rsyslog.received())) EXPECT_EQ(count, 1) << index;
+}
+
+TEST_F(SyslogForwarding, AClientTheReceiverDoesNotTrustDeliversNothing) {
+  test::RsyslogReceiver rsyslog(dir_);
+  ASSERT_TRUE(rsyslog.running()) << rsyslog.log();
+  append(10);
+  auto f = SiemForwarder::start_syslog(dir_ / "audit.db", dir_ / "syslog.position", syslog(rsyslog.port(), "other-client"));
+  ASSERT_TRUE(eventually([&] { return rsyslog.log().find("certificate") != std::string::npos || f->status().failures > 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(indexes(rsyslog.received()).empty());
 }
 
 }  // namespace

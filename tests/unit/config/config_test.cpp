@@ -172,6 +172,36 @@ TEST(Config, AuditRetentionLoadsAndUnknownClassesAreNamedWhereTheyAreUsed) {
   EXPECT_EQ(bad.fix, "write days (\"30d\") or calendar years (\"7y\")");
 }
 
+TEST(Config, SiemForwardingLoadsWithItsTokenAsASecret) {
+  const std::string siem =
+      "audit:\n"
+      "  siem:\n"
+      "    splunk_hec:\n"
+      "      url: https://splunk.bank.example:8088\n"
+      "      index: audit\n"
+      "      secrets:\n"
+      "        token: ${env:HEC_TOKEN}\n"
+      "    syslog:\n"
+      "      host: siem.bank.example\n"
+      "      ca_file: /etc/ssl/bank-ca.pem\n"
+      "      cert_file: /etc/branchline/syslog.pem\n"
+      "      key_file: /etc/branchline/syslog.key\n";
+  HostConfig cfg = load_config_text(replace(kValid, "plugins:\n", siem + "plugins:\n"), "bank.yaml",
+                                    env({{"HEC_TOKEN", "hec-secret-1234"}}));
+  ASSERT_TRUE(cfg.audit.splunk_hec);
+  EXPECT_EQ(cfg.audit.splunk_hec->token, "hec-secret-1234");
+  EXPECT_EQ(log::redact("token hec-secret-1234"), "token [redacted]");
+  ASSERT_TRUE(cfg.audit.syslog);
+  EXPECT_EQ(cfg.audit.syslog->port, 6514);
+  // Plain http needs saying so, and never in production.
+  Diagnostic d = problem(replace(replace(kValid, "plugins:\n", siem + "plugins:\n"), "https://splunk", "http://splunk"),
+                         env({{"HEC_TOKEN", "hec-secret-1234"}}));
+  EXPECT_NE(d.message.find("plain http"), std::string::npos) << d.message;
+  // A token written in the file is refused.
+  Diagnostic literal = problem(replace(kValid, "plugins:\n", replace(siem, "${env:HEC_TOKEN}", "abcdefgh") + "plugins:\n"));
+  EXPECT_NE(literal.message.find("is not a reference"), std::string::npos) << literal.message;
+}
+
 TEST(Config, InstanceIdMustBeUnique) {
   Diagnostic d = problem(kValid + "  - id: crm\n    plugin: cpp-crm\n    kind: crm\n");
   EXPECT_EQ(d.mark.line, 10);
