@@ -184,8 +184,15 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
         computed = leaf_hash(canonical);
         if (!leaf || *leaf != computed)
           return fail(seq, "entry " + std::to_string(seq) + " was altered: its text no longer matches its leaf hash");
-        if (own_seq(canonical) != seq)
-          return fail(seq, "entry " + std::to_string(seq) + " is out of place: it carries another sequence number");
+        if (auto own = own_seq(canonical); own != seq) {
+          // A row carrying an earlier number than its place was pushed down by rows inserted
+          // before it: the first of those is the first bad one. (Swapped or renumbered rows carry
+          // a later number: this place is the first bad one.)
+          std::uint64_t first = own && *own >= 1 && *own < seq ? *own : seq;
+          return fail(first, "entry " + std::to_string(seq) + " is out of place: it carries sequence number " +
+                                 (own ? std::to_string(*own) : std::string("none")) +
+                                 (first < seq ? "; rows were inserted from " + std::to_string(first) : ""));
+        }
       }
       completed.clear();
       frontier.append(computed, &completed);

@@ -176,6 +176,18 @@ TEST_F(LedgerTest, ALedgerWithTheOldHeadsTableIsMigrated) {
   EXPECT_EQ(r.heads_checked, 21u);
 }
 
+TEST_F(LedgerTest, AnInsertedRowIsNamed) {
+  fill(100);
+  // Room is made at 50 and a well-formed row, with its own valid leaf hash, is put there.
+  sql("UPDATE entries SET seq = -seq WHERE seq >= 50; UPDATE entries SET seq = 1 - seq WHERE seq <= -50;");
+  std::string text = R"({"action":"inserted","seq":50,"time":"2026-01-01T00:00:00.000000Z"})";
+  sql("INSERT INTO entries(seq, canonical, leaf) VALUES(50, '" + text + "', x'" + to_hex(leaf_hash(text)) + "')");
+  VerifyReport r = verify_ledger(file_);
+  EXPECT_FALSE(r.intact);
+  ASSERT_TRUE(r.first_bad);
+  EXPECT_EQ(*r.first_bad, 50u) << r.problem;
+}
+
 TEST_F(LedgerTest, TwoSwappedRowsAreNamed) {
   fill(100);
   sql("UPDATE entries SET seq = -10 WHERE seq = 10; UPDATE entries SET seq = 10 WHERE seq = 11;"

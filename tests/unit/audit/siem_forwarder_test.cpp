@@ -162,6 +162,20 @@ TEST_F(Forwarding, AWrongTokenOrAnUnreachableCollectorIsRetriedNeverSkipped) {
   EXPECT_EQ(hec.ledger_indexes().size(), ledger_->size());
 }
 
+TEST_F(Forwarding, ACollectorThatHangsTimesOutAndIsRetriedUntilItAnswers) {
+  HecTestServer hec;
+  hec.stall_ms = 1000;  // longer than the request timeout below
+  append(20);
+  HecOptions o = options(hec);
+  o.policy.default_timeout = std::chrono::milliseconds(200);
+  auto f = forward(o);
+  ASSERT_TRUE(eventually([&] { return f->status().failures >= 1; }));
+  EXPECT_EQ(f->status().delivered, 0u);
+  hec.stall_ms = 0;
+  ASSERT_TRUE(eventually([&] { return f->status().delivered == ledger_->size(); })) << f->status().last_error;
+  EXPECT_EQ(hec.ledger_indexes().size(), ledger_->size());
+}
+
 TEST_F(Forwarding, AfterAStopItResumesFromWhatTheCollectorAcknowledged) {
   HecTestServer hec;
   append(40);
