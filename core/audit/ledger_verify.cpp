@@ -75,6 +75,17 @@ std::optional<std::uint64_t> own_seq(std::string_view canonical) {
   return std::nullopt;
 }
 
+// How many entries, from 1 on, can be read without an error from a damaged file.
+std::uint64_t readable_prefix(sqlite3* db) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT seq, length(canonical), leaf FROM entries ORDER BY seq", -1, &s, nullptr) != SQLITE_OK)
+    return 0;
+  std::uint64_t expected = 1;
+  while (sqlite3_step(s) == SQLITE_ROW && static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)) == expected) ++expected;
+  sqlite3_finalize(s);
+  return expected - 1;
+}
+
 }  // namespace
 
 VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
@@ -227,7 +238,12 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
                                            anchors[next_anchor].what + " covers them");
     exec(db, file, "COMMIT");
   } catch (const std::exception& e) {
-    return fail(std::nullopt, std::string("cannot read the ledger: ") + e.what());
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    // A damaged file (truncated, overwritten pages): find where reading the entries breaks, so
+    // that the report still names the first entry that cannot be vouched for.
+    std::uint64_t readable = readable_prefix(db);
+    return fail(readable + 1, std::string("cannot read the ledger: ") + e.what() + "; entries are readable up to " +
+                                  std::to_string(readable) + ", not beyond");
   }
   report.intact = true;
   report.entries = frontier.size();

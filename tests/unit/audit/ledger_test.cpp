@@ -218,6 +218,8 @@ TEST_F(LedgerTest, ATruncatedFileIsReportedNotCrashedOn) {
   VerifyReport r = verify_ledger(file_);
   EXPECT_FALSE(r.intact);
   EXPECT_FALSE(r.problem.empty());
+  ASSERT_TRUE(r.first_bad) << r.problem;  // where reading breaks: the first entry not vouched for
+  EXPECT_LE(*r.first_bad, 200u);
   EXPECT_FALSE(verify_ledger(dir_ / "absent.db").intact);
 }
 
