@@ -98,8 +98,9 @@ struct PluginInstance::State : bl_host_ctx {
       http_pending->closed = true;
       all.swap(http_pending->calls);
     }
-    for (auto& [id, entry] : all) {
-      if (env.http) env.http->cancel(id);
+    for (auto& item : all) {  // not a structured binding: clang 14 cannot capture one in a lambda
+      auto& entry = item.second;
+      if (env.http) env.http->cancel(item.first);
       bl_http_response response{};
       response.struct_size = sizeof(response);
       response.status = BL_CANCELLED;
