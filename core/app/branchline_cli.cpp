@@ -17,7 +17,7 @@
 //   branchline audit hold --db PATH (--customer C | --consultation K | --from T --to T) --reason R
 //   branchline audit release --db PATH --hold N --reason R
 //   branchline audit erase --db PATH --customer C --reason R   crypto-shred a customer's personal data
-//   branchline audit purge --db PATH           purge expired payloads now (retention defaults)
+//   branchline audit purge --db PATH --config FILE   purge expired payloads now, by that file's retention
 //   (these four write: run them with branchlined stopped; --by names who, default the local user)
 //   branchline audit consistency --db PATH --from-size A [--to-size B]
 //                                               consistency proof between two checkpoints, as JSON
@@ -340,22 +340,9 @@ int audit_prove(const std::string& db, std::uint64_t seq, std::optional<std::uin
 // "2026-11-01", "2026-11-01T10:00:00Z" or with a fraction, as the ledger writes times
 // ("2026-11-01T10:00:00.000000Z"), so that they compare as text. UTC only.
 std::optional<std::string> normalize_utc_time(const std::string& t) {
-  auto digits = [&](std::size_t at, std::size_t n) {
-    for (std::size_t i = at; i < at + n; ++i)
-      if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
-    return true;
-  };
   if (t.empty()) return t;
-  if (!digits(0, 4) || t.size() < 10 || t[4] != '-' || !digits(5, 2) || t[7] != '-' || !digits(8, 2)) return std::nullopt;
-  if (t.size() == 10) return t + "T00:00:00.000000Z";
-  if (t.size() < 20 || t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) || t[16] != ':' ||
-      !digits(17, 2) || t.back() != 'Z')
-    return std::nullopt;
-  std::string fraction = t.substr(19, t.size() - 20);
-  if (!fraction.empty() && (fraction[0] != '.' || fraction.size() > 7 || !digits(20, fraction.size() - 1)))
-    return std::nullopt;
-  fraction = fraction.empty() ? "" : fraction.substr(1);
-  return t.substr(0, 19) + "." + fraction + std::string(6 - fraction.size(), '0') + "Z";
+  if (t.size() == 10) return audit::normalize_ledger_time(t + "T00:00:00Z");  // a date: its midnight
+  return audit::normalize_ledger_time(t);
 }
 
 int audit_export(const std::string& db, const std::string& from_text, const std::string& to_text) {
@@ -509,7 +496,8 @@ int main(int argc, char** argv) {
   auto* purge_cmd = audit_cmd->add_subcommand("purge", "Purge the payload of expired entries now");
   purge_cmd->add_option("--db", audit_db, "ledger file")->required();
   std::string purge_config;
-  purge_cmd->add_option("-c,--config", purge_config, "take the retention classes from this configuration");
+  // Required: the defaults are not the bank's periods, and purging is not undone.
+  purge_cmd->add_option("-c,--config", purge_config, "the daemon's configuration: its retention classes")->required();
 
   std::string export_from, export_to;
   auto* export_cmd = audit_cmd->add_subcommand(

@@ -267,6 +267,8 @@ int run(const std::string& config_file) {
     } catch (const std::exception& e) {
       log::error("host", std::string("cannot start syslog forwarding: ") + e.what() +
                              "; fix: check audit.siem.syslog's ca_file, cert_file and key_file");
+      signals.cancel();
+      stop_executor();  // the executor's threads must be joined before they are destroyed
       return kFailure;
     }
   }
@@ -277,6 +279,9 @@ int run(const std::string& config_file) {
       log::info("host", "forwarding the audit ledger to " + cfg.audit.splunk_hec->url);
     } catch (const std::exception& e) {
       log::error("host", std::string("cannot start SIEM forwarding: ") + e.what());
+      if (syslog) syslog->stop();
+      signals.cancel();
+      stop_executor();
       return kFailure;
     }
   }

@@ -157,7 +157,12 @@ struct Ledger::Impl {
     Prepared p;
     entry.erase("seq");  // the ledger numbers entries
     if (!entry.contains("time")) entry["time"] = log::utc_now_rfc3339();
-    if (auto* t = entry.if_contains("time"); t->is_string()) p.time = t->as_string();
+    // Retention and time-range holds compare times as text: only the ledger's form is accepted.
+    const boost::json::value& given = entry.at("time");
+    auto time = given.is_string() ? normalize_ledger_time(given.as_string()) : std::nullopt;
+    if (!time) throw std::invalid_argument("\"time\" must be RFC 3339 UTC, e.g. 2026-11-24T10:00:00.123456Z");
+    p.time = *time;
+    entry["time"] = p.time;
     p.retention = options.retention.class_for(entry);
     entry["retention"] = p.retention;
     if (auto* resource = entry.if_contains("resource"); resource && resource->is_object()) {
@@ -234,10 +239,17 @@ struct Ledger::Impl {
   void publish(const std::string& note) {
     if (publish_fd < 0) return;
     std::string record = note + "\n";
+    struct stat before {};
+    bool sized = ::fstat(publish_fd, &before) == 0;
     ssize_t n = ::write(publish_fd, record.data(), record.size());
-    if (n != static_cast<ssize_t>(record.size()) || ::fdatasync(publish_fd) != 0)
+    if (n != static_cast<ssize_t>(record.size()) || ::fdatasync(publish_fd) != 0) {
+      int error = errno;
+      // A partial note would glue itself to the next one and read as tampering: cut it back
+      // (refused on an append-only file; the published copy's reader then skips a torn note).
+      if (n > 0 && sized) (void)::ftruncate(publish_fd, before.st_size);
       log::error("audit", "could not append the checkpoint to " + options.publish_to.string() + ": " +
-                              std::strerror(errno));
+                              std::strerror(error));
+    }
   }
 
   void checkpointed(std::uint64_t size, const std::string& note) {
@@ -646,24 +658,30 @@ struct Ledger::Impl {
   EraseResult erase(const std::string& customer, const std::string& by, const std::string& reason,
                     bool completing = false) {
     if (!keys) throw std::runtime_error("this ledger keeps no personal-data keys");
-    if (!completing) {
-      if (auto hold = hold_on_customer(customer)) {
-        auto record = management_record("audit.erase", by, boost::json::object{{"type", "customer"}, {"customer", customer}});
-        record["outcome"] = "refused";
-        record["reason"] = "legal hold " + std::to_string(*hold);
-        audited(std::move(record), [](boost::json::object&) {});
-        return EraseResult::held;
-      }
+    // A hold is checked again when an interrupted erasure is completed: one may have been placed since.
+    if (auto hold = hold_on_customer(customer)) {
+      if (completing) keys->cancel_erase(customer);
+      auto record = management_record("audit.erase", by, boost::json::object{{"type", "customer"}, {"customer", customer}});
+      record["outcome"] = "refused";
+      record["reason"] = "legal hold " + std::to_string(*hold);
+      audited(std::move(record), [](boost::json::object&) {});
+      return EraseResult::held;
     }
     bool had_key = completing || keys->has_key(customer);
     // Phase one marks the key; the audit entry commits; phase two destroys it. A crash in
-    // between is finished at the next open (completing = true).
+    // between is finished at the next open (completing = true); an entry that cannot be
+    // written undoes the mark, so that no erasure happens unrecorded.
     keys->begin_erase(customer);
     auto record = management_record("audit.erase", by, boost::json::object{{"type", "customer"}, {"customer", customer}});
     record["reason"] = reason;
     if (completing) record["completed_after_restart"] = true;
     if (!had_key) record["note"] = "no personal data was held for this customer";
-    audited(std::move(record), [](boost::json::object&) {});
+    try {
+      audited(std::move(record), [](boost::json::object&) {});
+    } catch (...) {
+      keys->cancel_erase(customer);
+      throw;
+    }
     keys->finish_erase(customer);
     return had_key ? EraseResult::erased : EraseResult::no_key;
   }
@@ -817,13 +835,13 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
   // Ledgers from before retention: add its columns.
   {
     if (!has_column("purged"))
-      impl->exec("ALTER TABLE entries ADD COLUMN time TEXT; ALTER TABLE entries ADD COLUMN retention TEXT;"
+      impl->exec("BEGIN IMMEDIATE; ALTER TABLE entries ADD COLUMN time TEXT; ALTER TABLE entries ADD COLUMN retention TEXT;"
                  "ALTER TABLE entries ADD COLUMN customer TEXT; ALTER TABLE entries ADD COLUMN consultation TEXT;"
                  "ALTER TABLE entries ADD COLUMN purged TEXT;"
                  "UPDATE entries SET time = json_extract(canonical, '$.time'),"
                  " retention = coalesce(json_extract(canonical, '$.retention'), 'standard'),"
                  " customer = json_extract(canonical, '$.resource.customer'),"
-                 " consultation = json_extract(canonical, '$.resource.consultation');");
+                 " consultation = json_extract(canonical, '$.resource.consultation'); COMMIT;");
   }
   // Ledgers from before heads moved into the entries: move them.
   {

@@ -3,6 +3,8 @@
 #include "audit/ledger.hpp"
 #include "audit/sqlite_rows.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -73,6 +75,25 @@ std::optional<std::uint64_t> own_seq(std::string_view canonical) {
     if (i < n && canonical[i] == ',') ++i;
   }
   return std::nullopt;
+}
+
+// The sequence numbers the ledger's audit.purge records name, as [first, last] ranges. Read only
+// when a purged entry is met (most ledgers under a retention horizon have none).
+std::vector<std::pair<std::uint64_t, std::uint64_t>> purge_ranges(sqlite3* db) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+  Statement s(db, "SELECT canonical FROM entries WHERE purged IS NULL AND canonical LIKE '%\"action\":\"audit.purge\"%'");
+  while (sqlite3_step(s.s) == SQLITE_ROW) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(text(s.s, 0), ec);
+    if (ec || !v.is_object()) continue;
+    const boost::json::value* purged = v.as_object().if_contains("purged");
+    const boost::json::value* ranges = purged && purged->is_object() ? purged->as_object().if_contains("ranges") : nullptr;
+    if (!ranges || !ranges->is_array()) continue;
+    for (const auto& r : ranges->as_array())
+      if (r.is_array() && r.as_array().size() == 2 && r.as_array()[0].is_int64() && r.as_array()[1].is_int64())
+        out.emplace_back(static_cast<std::uint64_t>(r.as_array()[0].as_int64()), static_cast<std::uint64_t>(r.as_array()[1].as_int64()));
+  }
+  return out;
 }
 
 // How many entries, from 1 on, can be read without an error from a damaged file.
@@ -175,6 +196,7 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
       }
     };
     bool last_has_head = true;
+    std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> purges;
     check_anchors();  // anchors of size 0 (none are written, but a forged one is caught)
     if (problem) return fail(1, *problem);
     std::uint64_t expected = 1;
@@ -189,6 +211,13 @@ VerifyReport verify_ledger(const fs::path& file, const VerifyOptions& options) {
         // Purged by retention: the payload is gone, the leaf hash stays and must still fit the tree.
         if (!canonical.empty() || !leaf)
           return fail(seq, "entry " + std::to_string(seq) + " is marked purged but is not empty");
+        // Only the retention purge empties an entry, and it records which: an emptied entry no
+        // audit.purge record names was erased by hand.
+        if (!purges) purges = purge_ranges(db);
+        bool named = std::any_of(purges->begin(), purges->end(), [&](const auto& r) { return r.first <= seq && seq <= r.second; });
+        if (!named)
+          return fail(seq, "entry " + std::to_string(seq) +
+                               " is marked purged, but no audit.purge record names it: its text was removed by hand");
         computed = *leaf;
         ++report.purged;
       } else {

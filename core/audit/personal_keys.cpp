@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <charconv>
 #include <map>
 
 namespace branchline::audit {
@@ -93,7 +94,8 @@ struct PersonalKeys::Impl {
     std::int64_t generation;
     std::string key;
   };
-  std::map<std::string, Live> cache;  // live keys, unwrapped
+  std::map<std::string, Live> cache;  // live keys, unwrapped (the writer's only: a reader asks each time)
+  bool read_only = false;
 
   ~Impl() {
     for (auto& [customer, live] : cache) OPENSSL_cleanse(live.key.data(), live.key.size());
@@ -114,7 +116,10 @@ struct PersonalKeys::Impl {
     auto key = open_sealed(kek, blob(s.s, 1), wrap_aad(customer, generation));
     if (!key || key->size() != kKeyBytes)
       throw std::runtime_error("the personal-data key of a customer does not unwrap: wrong key-encryption key?");
-    return cache[customer] = Live{generation, *key};
+    Live live{generation, *key};
+    OPENSSL_cleanse(key->data(), key->size());
+    if (read_only) return live;  // an erasure by the writer must take effect for this reader at once
+    return cache[customer] = live;
   }
 
   Live create(const std::string& customer) {
@@ -141,6 +146,7 @@ PersonalKeys::~PersonalKeys() = default;
 std::unique_ptr<PersonalKeys> PersonalKeys::open(const fs::path& file, const fs::path& kek_file, bool read_only) {
   auto impl = std::make_unique<Impl>();
   impl->file = file;
+  impl->read_only = read_only;
   std::error_code ec;
   if (!read_only && !fs::exists(kek_file, ec)) create_key_file(kek_file, b64(random_bytes(kKeyBytes)) + "\n", 0600);
   auto kek = unb64(read_key_file(kek_file));
@@ -180,11 +186,9 @@ std::optional<std::string> PersonalKeys::decrypt(const boost::json::object& seal
   if (hash == std::string::npos) return std::nullopt;
   std::string customer = kid->substr(0, hash);
   std::int64_t generation = 0;
-  try {
-    generation = std::stoll(kid->substr(hash + 1));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  std::string_view digits = std::string_view(*kid).substr(hash + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), generation);
+  if (ec != std::errc() || end != digits.data() + digits.size() || generation < 1) return std::nullopt;
   auto live = impl_->load_live(customer);
   if (!live || live->generation != generation) {
     // An older generation is never live: erased (or never ours).
@@ -205,6 +209,12 @@ void PersonalKeys::begin_erase(const std::string& customer) {
   Statement s(impl_->db, "UPDATE keys SET state = 'erasing' WHERE customer = ?1 AND state = 'live'");
   sqlite3_bind_text(s.s, 1, customer.data(), static_cast<int>(customer.size()), SQLITE_STATIC);
   if (sqlite3_step(s.s) != SQLITE_DONE) throw std::runtime_error(std::string("cannot mark a key for erasure: ") + sqlite3_errmsg(impl_->db));
+}
+
+void PersonalKeys::cancel_erase(const std::string& customer) {
+  Statement s(impl_->db, "UPDATE keys SET state = 'live' WHERE customer = ?1 AND state = 'erasing'");
+  sqlite3_bind_text(s.s, 1, customer.data(), static_cast<int>(customer.size()), SQLITE_STATIC);
+  if (sqlite3_step(s.s) != SQLITE_DONE) throw std::runtime_error(std::string("cannot restore a key: ") + sqlite3_errmsg(impl_->db));
 }
 
 void PersonalKeys::finish_erase(const std::string& customer) {

@@ -44,6 +44,7 @@ class PersonalKeys {
 
   bool has_key(const std::string& customer);  // a live key exists
   void begin_erase(const std::string& customer);
+  void cancel_erase(const std::string& customer);  // back to live (the erasure could not be recorded, or is held)
   void finish_erase(const std::string& customer);
   std::vector<std::string> pending_erasures();
 

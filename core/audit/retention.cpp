@@ -61,4 +61,33 @@ std::optional<std::string> RetentionPolicy::cutoff(const std::string& name, std:
 
 std::string ledger_time(std::chrono::system_clock::time_point t) { return log::rfc3339(t); }
 
+std::optional<std::string> normalize_ledger_time(std::string_view t) {
+  auto digits = [&](std::size_t at, std::size_t n) {
+    if (at + n > t.size()) return false;
+    for (std::size_t i = at; i < at + n; ++i)
+      if (t[i] < '0' || t[i] > '9') return false;
+    return true;
+  };
+  if (t.size() < 20 || t.size() > 27 || !digits(0, 4) || t[4] != '-' || !digits(5, 2) || t[7] != '-' || !digits(8, 2) ||
+      t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) || t[16] != ':' || !digits(17, 2) || t.back() != 'Z')
+    return std::nullopt;
+  std::string_view fraction = t.substr(19, t.size() - 20);
+  if (!fraction.empty() && (fraction[0] != '.' || fraction.size() < 2 || !digits(20, fraction.size() - 1)))
+    return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) v = v * 10 + (t[i] - '0');
+    return v;
+  };
+  using namespace std::chrono;
+  year_month_day date{year{number(0, 4)}, month{static_cast<unsigned>(number(5, 2))}, day{static_cast<unsigned>(number(8, 2))}};
+  if (!date.ok() || number(11, 2) > 23 || number(14, 2) > 59 || number(17, 2) > 59) return std::nullopt;
+  std::string out(t.substr(0, 19));
+  out += '.';
+  if (!fraction.empty()) out += fraction.substr(1);
+  out.resize(26, '0');
+  out += 'Z';
+  return out;
+}
+
 }  // namespace branchline::audit

@@ -46,4 +46,9 @@ struct RetentionPolicy {
 // A time point as the ledger writes times: 2026-11-24T10:00:00.123456Z.
 std::string ledger_time(std::chrono::system_clock::time_point t);
 
+// A caller's RFC 3339 UTC time ("2026-11-24T10:00:00Z", with 0 to 6 fraction digits) in the
+// ledger's form, so that times compare as text; nullopt for anything else (another offset, no
+// seconds, a date alone, an impossible date). Entries carry times in this form only.
+std::optional<std::string> normalize_ledger_time(std::string_view t);
+
 }  // namespace branchline::audit

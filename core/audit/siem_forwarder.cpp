@@ -274,14 +274,27 @@ struct SiemForwarder::Impl {
 
   // ---- RFC 5425: syslog over TLS ----
 
-  void disconnect() {
+  // Closes the connection. true only when the receiver answered our close_notify with its own:
+  // then it has read everything written before (a dead peer's kernel may have taken writes that
+  // never reached it).
+  bool disconnect() {
+    bool confirmed = false;
     if (session) {
-      SSL_shutdown(session);  // close_notify: the collector has everything written before it
+      int r = SSL_shutdown(session);
+      if (r == 0) {
+        char buffer[512];
+        while (SSL_read(session, buffer, sizeof buffer) > 0) {
+        }
+        r = (SSL_get_shutdown(session) & SSL_RECEIVED_SHUTDOWN) ? 1 : 0;
+      }
+      confirmed = r == 1;
       SSL_free(session);
       session = nullptr;
+      ERR_clear_error();
     }
     if (fd >= 0) ::close(fd);
     fd = -1;
+    return confirmed;
   }
 
   std::string tls_error() {
@@ -415,9 +428,9 @@ struct SiemForwarder::Impl {
     }
     // Syslog: an orderly close (close_notify) means the collector has all that was written.
     if (syslog && session) {
-      disconnect();
+      bool confirmed = disconnect();
       std::lock_guard lock(mutex);
-      if (st.delivered > saved.first && !save_position(st.delivered, st.checkpoint))
+      if (confirmed && st.delivered > saved.first && !save_position(st.delivered, st.checkpoint))
         log::error("siem", "cannot write the forwarding position " + position_file.string());
     }
   }

@@ -333,13 +333,15 @@ TEST_F(Executables, AuditHoldsErasureAndPurgeFromTheCommandLine) {
   EXPECT_EQ(run({bl, "audit", "hold", "--db", db.string(), "--from", "2020-01-01", "--reason", "x"}, &out, &err), 2);
   EXPECT_EQ(run({bl, "audit", "erase", "--db", db.string(), "--customer", "c-1", "--reason", "GDPR 1"}, &out, &err), 1);
   EXPECT_NE(err.find("refused: a legal hold covers c-1"), std::string::npos) << err;
-  EXPECT_EQ(run({bl, "audit", "purge", "--db", db.string()}, &out, &err), 0) << err;
+  EXPECT_NE(run({bl, "audit", "purge", "--db", db.string()}, &out, &err), 0);  // no retention policy given
+  fs::path config = write_config(kTwoCrms);
+  EXPECT_EQ(run({bl, "audit", "purge", "--db", db.string(), "--config", config.string()}, &out, &err), 0) << err;
   EXPECT_NE(out.find("purged the payload of 0 entries"), std::string::npos) << out;
   EXPECT_EQ(run({bl, "audit", "release", "--db", db.string(), "--hold", "1", "--reason", "settled"}, &out, &err), 0) << err;
   EXPECT_EQ(run({bl, "audit", "release", "--db", db.string(), "--hold", "1", "--reason", "again"}, &out, &err), 1);
   EXPECT_EQ(run({bl, "audit", "erase", "--db", db.string(), "--customer", "c-1", "--reason", "GDPR 1"}, &out, &err), 0) << err;
   EXPECT_NE(out.find("erased"), std::string::npos) << out;
-  EXPECT_EQ(run({bl, "audit", "purge", "--db", db.string()}, &out, &err), 0) << err;
+  EXPECT_EQ(run({bl, "audit", "purge", "--db", db.string(), "--config", config.string()}, &out, &err), 0) << err;
   EXPECT_NE(out.find("purged the payload of 1 entries"), std::string::npos) << out;
   EXPECT_EQ(run({bl, "audit", "verify", "--db", db.string(), "--key", (dir_ / "audit-signing.key.pub").string()}, &out, &err), 0)
       << out << err;

@@ -1,5 +1,6 @@
 // The ledger's retention, legal holds and crypto-shredding: purged payloads and erased keys are
 // gone from the files (database and WAL, read as raw bytes), and the ledger still verifies.
+#include "../../support/ledger_entries.hpp"
 #include "audit/ledger.hpp"
 #include "audit/personal_keys.hpp"
 
@@ -93,6 +94,22 @@ TEST_F(LedgerRetention, ExpiredPayloadsArePurgedFromTheFilesAndTheTreeStillVerif
   EXPECT_TRUE(verify_inclusion(p.leaf, canary_seq - 1, p.tree.size, p.proof, p.tree.root));
   auto a = actions(file_);
   EXPECT_EQ(std::count(a.begin(), a.end(), "audit.purge"), 1);
+}
+
+TEST_F(LedgerRetention, AnEntryEmptiedByHandIsNotTakenForAPurge) {
+  {
+    auto ledger = Ledger::open(file_);
+    for (int i = 0; i < 10; ++i) ledger->append_and_wait(old_entry("standard", "x"));
+    ledger->append_and_wait(boost::json::object{{"action", "recent"}, {"resource", {{"customer", "c-9"}}}});
+  }
+  sqlite3* db = nullptr;
+  sqlite3_open(file_.c_str(), &db);
+  sqlite3_exec(db, "UPDATE entries SET canonical = '', purged = '2026-01-01T00:00:00.000000Z' WHERE seq = 11", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  VerifyReport r = verify_ledger(file_);
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.first_bad, 11u);
+  EXPECT_NE(r.problem.find("no audit.purge record names it"), std::string::npos) << r.problem;
 }
 
 TEST_F(LedgerRetention, ALegalHoldStopsPurgingUntilReleasedAndIsAudited) {
@@ -224,6 +241,33 @@ TEST_F(LedgerRetention, AnErasureInterruptedAfterItsFirstPhaseIsFinishedAtTheNex
   auto a = actions(file_);
   EXPECT_EQ(std::count(a.begin(), a.end(), "audit.erase"), 1);
   EXPECT_TRUE(PersonalKeys::open(dir_ / "audit-keys.db", dir_ / "audit-kek.key")->pending_erasures().empty());
+}
+
+TEST_F(LedgerRetention, AnInterruptedErasureIsNotCompletedUnderAHoldPlacedSince) {
+  std::uint64_t seq = 0;
+  {
+    auto ledger = Ledger::open(file_);
+    seq = ledger->append_and_wait(boost::json::object{
+        {"action", "x"}, {"resource", {{"type", "customer"}, {"customer", "c-8"}}}, {"personal", {{"n", "v"}}}});
+    ledger->place_hold({"c-8", std::nullopt, std::nullopt, std::nullopt, "litigation", "counsel:ann"});
+  }
+  PersonalKeys::open(dir_ / "audit-keys.db", dir_ / "audit-kek.key")->begin_erase("c-8");
+  { auto ledger = Ledger::open(file_); }
+  EXPECT_TRUE(LedgerReader::open(file_)->personal(seq));  // the key is live again
+  EXPECT_TRUE(PersonalKeys::open(dir_ / "audit-keys.db", dir_ / "audit-kek.key")->pending_erasures().empty());
+}
+
+TEST_F(LedgerRetention, TimesAreRfc3339UtcOrTheEntryIsRefused) {
+  auto ledger = Ledger::open(file_);
+  EXPECT_THROW(ledger->append_and_wait(boost::json::object{{"action", "x"}, {"time", 5}}), std::invalid_argument);
+  EXPECT_THROW(ledger->append_and_wait(boost::json::object{{"action", "x"}, {"time", "2026-01-01T10:00:00+01:00"}}),
+               std::invalid_argument);
+  EXPECT_THROW(ledger->append_and_wait(boost::json::object{{"action", "x"}, {"time", "2026-02-30T10:00:00Z"}}),
+               std::invalid_argument);
+  ledger->append_and_wait(boost::json::object{{"action", "x"}, {"time", "2026-01-01T10:00:00.5Z"}});
+  ledger.reset();
+  auto entries = test::ledger_entries(file_);
+  EXPECT_EQ(entries.back().at("time"), "2026-01-01T10:00:00.500000Z");
 }
 
 TEST_F(LedgerRetention, ASecondWriterIsRefused) {
