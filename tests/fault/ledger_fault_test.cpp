@@ -6,6 +6,7 @@
 //  - the ledger's file system fills up during appends (a 4 MiB tmpfs mounted for the test): the
 //    callers get an error, nothing acknowledged is lost, and once space is freed the same ledger
 //    appends again, with no sequence number skipped.
+#include "../support/scoped_tmpfs.hpp"
 #include "../unit/app/process.hpp"
 
 #include "audit/ledger.hpp"
@@ -18,7 +19,6 @@
 #include <map>
 #include <random>
 #include <sstream>
-#include <sys/mount.h>
 #include <tuple>
 
 namespace branchline::test {
@@ -103,39 +103,21 @@ TEST(LedgerFault, EveryAcknowledgedEntrySurvivesSigkillAndTheLedgerVerifies) {
 class DiskFull : public ::testing::Test {
  protected:
   void SetUp() override {
-    mount_ = fs::temp_directory_path() / ("branchline-full-" + std::to_string(::getpid()));
-    fs::create_directories(mount_);
-    if (::mount("tmpfs", mount_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0700") != 0) {
-      int e = errno;
-      fs::remove(mount_);
-      if (e == EPERM)
+    if (!tmpfs_.mounted()) {
+      if (tmpfs_.permission_denied())
         GTEST_SKIP() << "mounting a tmpfs needs CAP_SYS_ADMIN; ./tests/run.sh runs as root and has it";
-      FAIL() << "mount tmpfs: " << std::strerror(e);
+      FAIL() << "mount tmpfs: " << tmpfs_.error();
     }
-    mounted_ = true;
+    mount_ = tmpfs_.path();
   }
-  void TearDown() override {
-    if (mounted_) ::umount2(mount_.c_str(), MNT_DETACH);
-    std::error_code ec;
-    fs::remove_all(mount_, ec);
-  }
+  test::ScopedTmpfs tmpfs_{fs::temp_directory_path() / ("branchline-full-" + std::to_string(::getpid())), "4m"};
   fs::path mount_;
-  bool mounted_ = false;
 };
 
 TEST_F(DiskFull, AppendsFailCleanlyNothingAcknowledgedIsLostAndAppendsResumeWhenSpaceReturns) {
   const fs::path db = mount_ / "audit.db";
   auto ledger = audit::Ledger::open(db);
-  // Leave about 1 MiB free.
-  {
-    std::ofstream filler(mount_ / "filler", std::ios::binary);
-    std::string block(64 * 1024, 'f');
-    for (auto space = fs::space(mount_); space.available > 1024 * 1024; space = fs::space(mount_)) {
-      filler.write(block.data(), static_cast<std::streamsize>(std::min<std::uintmax_t>(block.size(), space.available - 1024 * 1024)));
-      filler.flush();
-      if (!filler) break;
-    }
-  }
+  tmpfs_.fill_leaving(1024 * 1024);  // about 1 MiB free
   const std::string payload(2000, 'p');
   std::vector<std::uint64_t> acked;
   bool failed = false;
