@@ -21,6 +21,10 @@
 //   (these four write: run them with branchlined stopped; --by names who, default the local user)
 //   branchline audit consistency --db PATH --from-size A [--to-size B]
 //                                               consistency proof between two checkpoints, as JSON
+//   branchline policy check [FILE]             check a policy file (default: the built-in policy)
+//   branchline policy cedar [FILE]             the same policies in Cedar's syntax
+//   branchline policy decide [FILE] --request R.json [--entities E.json]
+//                                               one decision, as JSON (Cedar's JSON formats)
 // Exit status 0 on success; 1 when something is wrong (each problem on its own line on stderr).
 #include "audit/audit_sink.hpp"
 #include "audit/ledger.hpp"
@@ -29,6 +33,7 @@
 #include "host/load_error.hpp"
 #include "host/plugin_library.hpp"
 #include "host/plugin_set.hpp"
+#include "policy/policy_set.hpp"
 #include "telemetry/metrics.hpp"
 
 #include <CLI/CLI.hpp>
@@ -36,6 +41,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 
 #include <unistd.h>
 
@@ -412,6 +418,63 @@ int audit_consistency(const std::string& db, std::uint64_t from, std::optional<s
   });
 }
 
+std::optional<policy::PolicySet> load_policy(const std::string& file) {
+  try {
+    return file.empty() ? policy::PolicySet::embedded_default() : policy::PolicySet::load_file(file);
+  } catch (const config::ConfigError& e) {
+    print_problems(e);
+    return std::nullopt;
+  }
+}
+
+std::optional<json::value> read_json_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (!in.good() && !in.eof()) ec = make_error_code(std::errc::io_error);
+  if (ec) {
+    std::cerr << file << ": " << ec.message() << "\n";
+    return std::nullopt;
+  }
+  return v;
+}
+
+// One decision, for trying a policy change or reproducing a decision from the ledger. The request
+// is {"principal", "action", "resource", "context"} and the entities a list, in Cedar's JSON forms.
+int policy_decide(const std::string& file, const std::string& request_file, const std::string& entities_file) {
+  std::optional<policy::PolicySet> set = load_policy(file);
+  if (!set) return 2;
+  std::optional<json::value> request_json = read_json_file(request_file);
+  std::optional<json::value> entities_json = entities_file.empty() ? json::value(json::array()) : read_json_file(entities_file);
+  if (!request_json || !entities_json) return 2;
+  try {
+    if (!request_json->is_object()) throw std::invalid_argument("the request is a JSON object");
+    const json::object& r = request_json->as_object();
+    policy::Request request;
+    request.principal = policy::entity_uid_from_json(r.at("principal"));
+    request.action = policy::entity_uid_from_json(r.at("action"));
+    request.resource = policy::entity_uid_from_json(r.at("resource"));
+    if (const json::value* context = r.if_contains("context")) {
+      policy::Value v = policy::value_from_json(*context);
+      if (!v.is_record()) throw std::invalid_argument("the context is a JSON object");
+      request.context = v.as_record();
+    }
+    policy::Decision d = set->decide(request, policy::Entities::from_json(*entities_json));
+    json::array errors;
+    for (const policy::PolicyError& e : d.errors) errors.push_back(json::object{{"policy", e.policy_id}, {"error", e.message}});
+    std::cout << json::serialize(json::object{{"decision", d.allow ? "allow" : "deny"},
+                                              {"reasons", json::value_from(d.reasons)},
+                                              {"errors", errors},
+                                              {"policy_hash", set->hash()}})
+              << "\n";
+    return d.allow ? 0 : 3;
+  } catch (const std::exception& e) {
+    std::cerr << request_file << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -511,8 +574,30 @@ int main(int argc, char** argv) {
   consistency_cmd->add_option("--from-size", from_size, "the older checkpoint's tree size")->required();
   auto* to_size_opt = consistency_cmd->add_option("--to-size", to_size, "the newer checkpoint's tree size (default: the latest)");
 
+  auto* policy_cmd = app.add_subcommand("policy", "Authorization policies (docs/policy.md)");
+  policy_cmd->require_subcommand(1);
+  std::string policy_file, request_file, entities_file;
+  auto* policy_check_cmd = policy_cmd->add_subcommand("check", "Check a policy file; print its hash");
+  policy_check_cmd->add_option("FILE", policy_file, "policy file (default: the built-in policy)");
+  auto* policy_cedar_cmd = policy_cmd->add_subcommand("cedar", "Print the policies in Cedar's syntax");
+  policy_cedar_cmd->add_option("FILE", policy_file, "policy file (default: the built-in policy)");
+  auto* policy_decide_cmd = policy_cmd->add_subcommand(
+      "decide", "Decide one request (exit 0 allow, 3 deny) and print the decision as JSON");
+  policy_decide_cmd->add_option("FILE", policy_file, "policy file (default: the built-in policy)");
+  policy_decide_cmd->add_option("--request", request_file, "{principal, action, resource, context} as Cedar JSON")->required();
+  policy_decide_cmd->add_option("--entities", entities_file, "the entities, as Cedar's entities JSON");
+
   CLI11_PARSE(app, argc, argv);
   log::configure(log::Format::Auto, log::Level::Warn);
+  if (policy_check_cmd->parsed() || policy_cedar_cmd->parsed()) {
+    std::optional<policy::PolicySet> set = load_policy(policy_file);
+    if (!set) return 1;
+    if (policy_cedar_cmd->parsed()) std::cout << set->cedar_text();
+    else std::cout << set->policies().size() << " policies, " << set->field_groups().size() << " field groups, "
+                   << set->step_up_rules().size() << " step-up rules; policy hash " << set->hash() << "\n";
+    return 0;
+  }
+  if (policy_decide_cmd->parsed()) return policy_decide(policy_file, request_file, entities_file);
   if (check_cmd->parsed()) return config_check(check_file, skip_secrets);
   if (list_cmd->parsed()) return plugins_list(list_config, list_json, list_data_dir);
   if (inspect_cmd->parsed()) return inspect(library);

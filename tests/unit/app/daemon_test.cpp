@@ -317,6 +317,37 @@ TEST_F(Executables, AuditAppendAndVerifyFromTheCommandLine) {
             1);
 }
 
+TEST_F(Executables, PolicyCheckCedarAndDecideFromTheCommandLine) {
+  const std::string bl = kBin + "/branchline";
+  std::string out, err;
+  ASSERT_EQ(run({bl, "policy", "check"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("policy hash "), std::string::npos) << out;
+  ASSERT_EQ(run({bl, "policy", "cedar"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("@id(\"advisors-serve-customers-of-their-region\")\npermit ("), std::string::npos) << out;
+
+  fs::path bad = dir_ / "bad-policy.yaml";
+  std::ofstream(bad) << "branchline_policy: 1\npolicies:\n  - id: p\n    effect: permit\n    when: context.x = 1\n";
+  EXPECT_EQ(run({bl, "policy", "check", bad.string()}, &out, &err), 1);
+  EXPECT_EQ(err, bad.string() + ":5:21: 'when' of policy 'p': '=' is not an operator; write '=='; fix: write a Cedar "
+                                "expression; see docs/policy.md#conditions\n");
+
+  fs::path request = dir_ / "request.json", entities = dir_ / "entities.json";
+  std::ofstream(request) << R"({"principal": {"type": "User", "id": "ann"}, "action": {"type": "Action",
+    "id": "crm.customer.read"}, "resource": {"type": "Customer", "id": "c-1"}, "context": {}})";
+  std::ofstream(entities) << R"([{"uid": {"type": "User", "id": "ann"}, "attrs": {"region": "east"},
+    "parents": [{"type": "Role", "id": "advisor"}]},
+    {"uid": {"type": "Customer", "id": "c-1"}, "attrs": {"region": "east"}, "parents": []}])";
+  ASSERT_EQ(run({bl, "policy", "decide", "--request", request.string(), "--entities", entities.string()}, &out, &err), 0)
+      << err;
+  EXPECT_NE(out.find(R"({"decision":"allow","reasons":["advisors-serve-customers-of-their-region"],"errors":[])"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(run({bl, "policy", "decide", "--request", request.string()}, &out, &err), 3);  // ann is no one without entities
+  EXPECT_NE(out.find(R"("decision":"deny")"), std::string::npos) << out;
+  std::ofstream(request) << "{";
+  EXPECT_EQ(run({bl, "policy", "decide", "--request", request.string()}, &out, &err), 2);
+}
+
 TEST_F(Executables, AuditHoldsErasureAndPurgeFromTheCommandLine) {
   fs::path db = dir_ / "ledger.db";
   std::string out, err;
