@@ -1,0 +1,478 @@
+// http_server: one Session per TLS connection, each on its own strand; the server keeps a registry
+// of sessions so that shutdown can drain them (see http_server.hpp).
+#include "api/http_server.hpp"
+
+#include "api/tls_context.hpp"
+#include "common/log.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <set>
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+namespace branchline::api {
+
+// ---- requests, responses, routes ----
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.emplace_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+std::string random_id() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof bytes);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return v;
+  return {};
+}
+
+std::size_t HttpRequest::header_count(std::string_view name) const {
+  return static_cast<std::size_t>(
+      std::count_if(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); }));
+}
+
+HttpResponse& HttpResponse::set(std::string name, std::string value) {
+  for (auto& [k, v] : headers)
+    if (iequals(k, name)) {
+      v = std::move(value);
+      return *this;
+    }
+  headers.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+HttpResponse HttpResponse::json(int status, const json::value& body) {
+  HttpResponse r;
+  r.status = status;
+  r.set("Content-Type", "application/json");
+  r.body = json::serialize(body);
+  return r;
+}
+
+std::string status_title(int status) {
+  std::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
+  return reason.empty() || reason == "<unknown-status>" ? "Error" : std::string(reason);
+}
+
+HttpResponse HttpResponse::problem(int status, std::string_view detail) {
+  json::object body{{"type", "about:blank"}, {"title", status_title(status)}, {"status", status}};
+  if (!detail.empty()) body["detail"] = detail;
+  HttpResponse r = HttpResponse::json(status, body);
+  r.set("Content-Type", "application/problem+json");
+  return r;
+}
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  std::vector<std::string> segments = split_path(pattern);
+  entries_.push_back(Entry{Route{std::move(method), std::move(pattern)}, std::move(segments), std::move(handler)});
+}
+
+std::vector<Router::Route> Router::routes() const {
+  std::vector<Route> out;
+  for (const Entry& e : entries_) out.push_back(e.route);
+  return out;
+}
+
+const Handler* Router::match(const std::string& method, const std::string& path,
+                             std::map<std::string, std::string>& params, std::string& allow) const {
+  std::vector<std::string> segments = split_path(path);
+  for (const Entry& e : entries_) {
+    if (e.segments.size() != segments.size()) continue;
+    std::map<std::string, std::string> found;
+    bool ok = true;
+    for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+      const std::string& want = e.segments[i];
+      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+        ok = !segments[i].empty();
+        found[want.substr(1, want.size() - 2)] = segments[i];
+      } else {
+        ok = want == segments[i];
+      }
+    }
+    if (!ok) continue;
+    if (e.route.method == method) {
+      params = std::move(found);
+      return &e.handler;
+    }
+    if (allow.find(e.route.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + e.route.method;
+  }
+  return nullptr;
+}
+
+// ---- the server ----
+
+class Session;
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  net::io_context& io;
+  ServerOptions options;
+  std::shared_ptr<TlsContextHolder> tls;
+  Router router;
+  tcp::acceptor acceptor;
+  std::atomic<bool> draining{false};
+  unsigned short bound_port = 0;
+
+  mutable std::mutex mutex;
+  std::condition_variable all_closed;
+  std::set<std::shared_ptr<Session>> sessions;
+
+  Impl(net::io_context& io_, ServerOptions o, std::shared_ptr<TlsContextHolder> t, Router r)
+      : io(io_), options(std::move(o)), tls(std::move(t)), router(std::move(r)), acceptor(net::make_strand(io_)) {}
+
+  void accept();
+  void forget(const std::shared_ptr<Session>& session);
+  void decorate(HttpResponse& response, const HttpRequest& request) const;
+  std::optional<HttpResponse> cors_preflight(const HttpRequest& request) const;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<net::ssl::context> context, std::shared_ptr<HttpServer::Impl> server)
+      : context_(std::move(context)),
+        stream_(std::move(socket), *context_),
+        handler_timer_(stream_.get_executor()),
+        server_(std::move(server)) {
+    beast::error_code ec;
+    auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    remote_ = ec ? "unknown" : endpoint.address().to_string();
+  }
+
+  void start() {
+    beast::get_lowest_layer(stream_).expires_after(server_->options.limits.handshake_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+  }
+
+  // From any thread: close now if no request is being handled (the pending read or handshake is
+  // cancelled and ends in close()), else after its response, which says Connection: close.
+  void close_when_idle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) beast::get_lowest_layer(self->stream_).cancel();
+    });
+  }
+  // From any thread: the socket goes now, whatever is in flight.
+  void close_now() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closed_ = true;
+      self->handler_timer_.cancel();
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().close(ignored);
+      self->server_->forget(self);
+    });
+  }
+
+ private:
+  void on_handshake(beast::error_code ec) {
+    if (ec) return close();
+    read_header();
+  }
+
+  void read_header() {
+    if (server_->draining) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_->options.limits.max_header_bytes));
+    parser_->body_limit(server_->options.limits.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(server_->options.limits.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    // Not the stream's own timeout, which closes the socket: a late body is cancelled instead, so
+    // that the client still gets its 408.
+    beast::get_lowest_layer(stream_).expires_never();
+    handler_timer_.expires_after(server_->options.limits.request_timeout);
+    handler_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->body_late_ = true;
+      beast::get_lowest_layer(self->stream_).cancel();
+    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    bool started = parser_ && parser_->got_some();
+    if (body_late_) return fail(408, "the request did not arrive in time");
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted) return close();
+    if (ec == http::error::header_limit) return fail(431, "the request's header is larger than allowed");
+    if (ec == http::error::body_limit) return fail(413, "the request's body is larger than allowed");
+    if (ec == beast::error::timeout && started) return fail(408, "the request did not arrive in time");
+    if (started && ec.category() == http::make_error_code(http::error::bad_target).category())
+      return fail(400, "the request is not valid HTTP/1.1");
+    close();
+  }
+
+  // Answers a request that cannot be handled, then closes.
+  void fail(int status, std::string_view detail) {
+    HttpRequest request;
+    request.request_id = random_id();
+    HttpResponse response = HttpResponse::problem(status, detail);
+    keep_alive_ = false;
+    send(std::move(response), request);
+  }
+
+  void on_body(beast::error_code ec) {
+    handler_timer_.cancel();
+    if (ec) return on_read_error(ec);
+    http::request<http::string_body> message = parser_->release();
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    std::size_t q = request.target.find('?');
+    request.path = request.target.substr(0, q);
+    if (q != std::string::npos) request.query = request.target.substr(q + 1);
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      request.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    request.body = std::move(message.body());
+    request.remote_address = remote_;
+    request.request_id = random_id();
+    keep_alive_ = message.keep_alive();
+    dispatch(std::make_shared<HttpRequest>(std::move(request)));
+  }
+
+  void dispatch(std::shared_ptr<HttpRequest> request) {
+    busy_ = true;
+    if (request->path.empty() || request->path[0] != '/') return send(HttpResponse::problem(400, "the target is not a path"), *request);
+    if (auto preflight = server_->cors_preflight(*request)) return send(std::move(*preflight), *request);
+    std::string allow;
+    const Handler* handler = server_->router.match(request->method, request->path, request->params, allow);
+    if (!handler) {
+      if (allow.empty()) return send(HttpResponse::problem(404, "no such resource"), *request);
+      HttpResponse r = HttpResponse::problem(405, "allowed: " + allow);
+      r.set("Allow", allow);
+      return send(std::move(r), *request);
+    }
+    // Exactly one answer wins: the handler's, or the deadline's.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto self = shared_from_this();
+    Respond respond = [self, request, answered](HttpResponse response) {
+      if (answered->exchange(true)) return;
+      net::post(self->stream_.get_executor(), [self, request, response = std::move(response)]() mutable {
+        self->handler_timer_.cancel();
+        self->send(std::move(response), *request);
+      });
+    };
+    handler_timer_.expires_after(server_->options.limits.request_timeout);
+    handler_timer_.async_wait([respond](beast::error_code ec) {
+      if (!ec) respond(HttpResponse::problem(503, "the request could not be completed in time"));
+    });
+    try {
+      (*handler)(*request, respond);
+    } catch (const std::exception& e) {
+      log::error("api", std::string("handler for ") + request->method + " " + request->path + " failed: " + e.what());
+      respond(HttpResponse::problem(500));
+    }
+  }
+
+  void send(HttpResponse response, const HttpRequest& request) {
+    busy_ = true;
+    server_->decorate(response, request);
+    auto message = std::make_shared<http::response<http::string_body>>();
+    message->version(11);
+    message->result(static_cast<unsigned>(response.status));
+    for (auto& [name, value] : response.headers) message->insert(name, value);
+    message->body() = std::move(response.body);
+    bool keep = keep_alive_ && !server_->draining;
+    message->keep_alive(keep);
+    message->prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(server_->options.limits.request_timeout);
+    http::async_write(stream_, *message, [self = shared_from_this(), message, keep](beast::error_code ec, std::size_t) {
+      self->busy_ = false;
+      if (ec || !keep) return self->close();
+      self->read_header();
+    });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    handler_timer_.cancel();
+    // Our close_notify, and a short wait for the peer's: most clients never answer it, and a
+    // drain must not wait on them.
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(200));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().close(ignored);
+      self->server_->forget(self);
+    });
+  }
+
+  std::shared_ptr<net::ssl::context> context_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  net::steady_timer handler_timer_;
+  std::shared_ptr<HttpServer::Impl> server_;
+  std::string remote_;
+  bool keep_alive_ = true;
+  bool body_late_ = false;
+  bool busy_ = false;
+  bool closed_ = false;
+};
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
+      log::warn("api", "accept failed: " + ec.message());
+      return self->accept();
+    }
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lock(self->mutex);
+      if (!self->draining && self->sessions.size() < self->options.limits.max_connections) {
+        session = std::make_shared<Session>(std::move(socket), self->tls->current(), self);
+        self->sessions.insert(session);
+      }
+    }
+    if (session) session->start();
+    self->accept();
+  });
+}
+
+void HttpServer::Impl::forget(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mutex);
+  sessions.erase(session);
+  if (sessions.empty()) all_closed.notify_all();
+}
+
+void HttpServer::Impl::decorate(HttpResponse& response, const HttpRequest& request) const {
+  response.set("Strict-Transport-Security", "max-age=" + std::to_string(options.hsts_max_age.count()) + "; includeSubDomains");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  response.set("Referrer-Policy", "no-referrer");
+  response.set("X-Frame-Options", "DENY");
+  if (std::none_of(response.headers.begin(), response.headers.end(),
+                   [](const auto& h) { return iequals(h.first, "Cache-Control"); }))
+    response.set("Cache-Control", "no-store");
+  response.set("X-Request-Id", request.request_id);
+  std::string_view origin = request.header("origin");
+  if (!origin.empty()) {
+    response.set("Vary", "Origin");
+    if (std::find(options.cors_allowed_origins.begin(), options.cors_allowed_origins.end(), origin) !=
+        options.cors_allowed_origins.end()) {
+      response.set("Access-Control-Allow-Origin", std::string(origin));
+      response.set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, WWW-Authenticate, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset");
+    }
+  }
+}
+
+std::optional<HttpResponse> HttpServer::Impl::cors_preflight(const HttpRequest& request) const {
+  if (request.method != "OPTIONS" || request.header("access-control-request-method").empty()) return std::nullopt;
+  std::string_view origin = request.header("origin");
+  if (std::find(options.cors_allowed_origins.begin(), options.cors_allowed_origins.end(), origin) ==
+      options.cors_allowed_origins.end())
+    return HttpResponse::problem(403, "this origin is not allowed");
+  HttpResponse r;
+  r.status = 204;
+  r.set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+  r.set("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP, Idempotency-Key");
+  r.set("Access-Control-Max-Age", "600");
+  return r;
+}
+
+HttpServer::HttpServer(net::io_context& io, ServerOptions options, std::shared_ptr<TlsContextHolder> tls, Router router)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(tls), std::move(router))) {}
+
+HttpServer::~HttpServer() {
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+void HttpServer::start() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->options.address, ec);
+  if (ec) throw std::system_error(ec, "api.listen: '" + impl_->options.address + "' is not an IP address");
+  tcp::endpoint endpoint(address, impl_->options.port);
+  std::string where = impl_->options.address + ":" + std::to_string(impl_->options.port);
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw std::system_error(ec, "cannot listen on " + where);
+  impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  impl_->accept();
+}
+
+unsigned short HttpServer::port() const { return impl_->bound_port; }
+
+std::string HttpServer::listening() const {
+  std::string address = impl_->options.address;
+  if (address.find(':') != std::string::npos) address = "[" + address + "]";
+  return address + ":" + std::to_string(impl_->bound_port);
+}
+
+std::size_t HttpServer::open_connections() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->sessions.size();
+}
+
+void HttpServer::shutdown(std::chrono::milliseconds drain) {
+  impl_->draining = true;
+  net::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  std::unique_lock lock(impl_->mutex);
+  for (const auto& session : impl_->sessions) session->close_when_idle();
+  if (!impl_->all_closed.wait_for(lock, drain, [&] { return impl_->sessions.empty(); })) {
+    log::warn("api", std::to_string(impl_->sessions.size()) + " connections still open after the drain; closing them");
+    for (const auto& session : impl_->sessions) session->close_now();
+    impl_->all_closed.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->sessions.empty(); });
+  }
+}
+
+}  // namespace branchline::api

@@ -1,0 +1,148 @@
+// http_server: the API's HTTPS server (Boost.Beast over OpenSSL), its router, and the shape of
+// its requests and responses. Beast stays inside http_server.cpp; nothing here pulls it in.
+//
+// Contract:
+//  - TLS only (tls_context: 1.3 by default). HTTP/1.1 with keep-alive. Every response carries
+//    HSTS, nosniff, a deny-all Content-Security-Policy, no-referrer, X-Frame-Options DENY,
+//    Cache-Control no-store (unless the handler set its own) and X-Request-Id; no Server header.
+//  - Limits, each answered as RFC 9457 problem+json and then the connection closed: a header
+//    larger than max_header_bytes (431), a body larger than max_body_bytes (413), a malformed
+//    request (400), a request not complete within request_timeout after its header (408), a
+//    handler that has not answered within request_timeout (503). A connection idle for
+//    idle_timeout, or whose TLS handshake takes longer than handshake_timeout, is closed.
+//    Beyond max_connections, new connections are closed at once.
+//  - Routing: an exact method and a path pattern whose `{name}` segments match one non-empty
+//    segment each (HttpRequest::params). An unknown path is 404, a known path with another
+//    method 405 with Allow; both problem+json.
+//  - CORS: only origins in cors_allowed_origins (exact scheme://host[:port]) get
+//    Access-Control-Allow-Origin, always that origin and never `*`, with `Vary: Origin`;
+//    credentials (cookies) are never allowed, since the API authenticates with tokens. A
+//    preflight (OPTIONS with Access-Control-Request-Method) is answered by the server itself,
+//    204 for an allowed origin and 403 otherwise; it needs no token.
+//  - Handlers run on the server's threads and answer through Respond exactly once, from any
+//    thread (the answer can wait for a durable audit entry); later calls are ignored. A handler
+//    that throws is answered 500 with no detail.
+//  - shutdown(drain) stops accepting, closes idle connections, lets requests in flight finish
+//    (their responses say Connection: close), and closes whatever is left after `drain`. It
+//    blocks until every connection is gone; call it from a thread that is not running `io`.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace branchline::api {
+
+class TlsContextHolder;
+
+struct ServerLimits {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::size_t max_connections = 10000;
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8443;  // 0: any free port (tests)
+  ServerLimits limits;
+  std::chrono::seconds hsts_max_age{31536000};
+  std::vector<std::string> cors_allowed_origins;
+};
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // as sent: path and query
+  std::string path;
+  std::string query;
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::map<std::string, std::string> params;                 // from the route's {name} segments
+  std::string body;
+  std::string remote_address;
+  std::string request_id;
+
+  // The first header of that name (case-insensitive), or "" when absent.
+  std::string_view header(std::string_view name) const;
+  // How many headers of that name were sent (a token sent twice is refused).
+  std::size_t header_count(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  HttpResponse& set(std::string name, std::string value);
+
+  static HttpResponse json(int status, const boost::json::value& body);
+  // RFC 9457 problem details (application/problem+json): type about:blank, the status's title,
+  // and `detail` when given. Never put a secret or personal data in `detail`.
+  static HttpResponse problem(int status, std::string_view detail = {});
+};
+
+using Respond = std::function<void(HttpResponse)>;
+using Handler = std::function<void(const HttpRequest&, Respond)>;
+
+class Router {
+ public:
+  struct Route {
+    std::string method;
+    std::string pattern;
+  };
+
+  void add(std::string method, std::string pattern, Handler handler);
+  std::vector<Route> routes() const;
+
+  // The handler for method and path (and the pattern's params), or nullptr; `allow` lists the
+  // methods the path has when only the method is wrong.
+  const Handler* match(const std::string& method, const std::string& path, std::map<std::string, std::string>& params,
+                       std::string& allow) const;
+
+ private:
+  struct Entry {
+    Route route;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Entry> entries_;
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, ServerOptions options, std::shared_ptr<TlsContextHolder> tls, Router router);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens. Throws std::system_error naming the address.
+  void start();
+  unsigned short port() const;
+  std::string listening() const;  // address:port
+  std::size_t open_connections() const;
+
+  void shutdown(std::chrono::milliseconds drain);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// The reason phrase of a status, e.g. "Too Many Requests".
+std::string status_title(int status);
+
+}  // namespace branchline::api
