@@ -7,10 +7,17 @@
 // SIGINT, then shuts down in order: plugin instances are drained and destroyed in reverse order
 // of creation while the executor still runs, then the executor stops.
 //
+// With an `api:` section it serves the HTTPS API (core/api) from before the plugins start until
+// they are drained; SIGHUP reloads the API's certificate and key. Without api.tls, a development
+// certificate is made under <data_dir>/tls (refused in production by the configuration check).
+//
 // Health is written to <data_dir>/run/health.json (atomically replaced) on every change:
 // "starting", "ok", "degraded" (an optional plugin failed; the failures are listed), "stopping",
 // "stopped". Exit status: 0 after an orderly shutdown, 2 for a configuration error, 3 when a
 // required plugin fails to start, 1 for anything else (another daemon holds the data directory).
+#include "api/api_routes.hpp"
+#include "api/http_server.hpp"
+#include "api/tls_context.hpp"
 #include "audit/audit_sink.hpp"
 #include "audit/ledger.hpp"
 #include "audit/siem_forwarder.hpp"
@@ -25,6 +32,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 #include <openssl/rand.h>
 
 #include <fcntl.h>
@@ -37,6 +45,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -66,6 +75,7 @@ class HealthFile {
              {"pid", static_cast<std::int64_t>(::getpid())},
              {"started_at", now_rfc3339()}};
   }
+  void set(const std::string& key, json::value value) { base_[key] = std::move(value); }
   void write(std::string_view status, const std::vector<host::PluginStatus>& plugins) {
     json::object doc = base_;
     doc["status"] = status;
@@ -242,6 +252,68 @@ int run(const std::string& config_file) {
     if (!error) stop_signal.set_value(signal);
   });
 
+  // The HTTPS API starts before the plugins, so that a load balancer sees /healthz at once and
+  // /readyz turns 200 only when the plugin set is up.
+  std::mutex state_mutex;
+  std::string state = "starting";
+  auto set_state = [&](const std::string& s) {
+    std::lock_guard lock(state_mutex);
+    state = s;
+  };
+  std::shared_ptr<api::TlsContextHolder> tls;
+  std::unique_ptr<api::HttpServer> server;
+  boost::asio::signal_set reload_signal(io, SIGHUP);
+  std::function<void()> wait_for_hangup;  // re-arms itself; lives as long as the signal set
+  if (cfg.api) {
+    const config::ApiConfig& a = *cfg.api;
+    try {
+      api::TlsSettings settings{a.cert_file, a.key_file, a.min_tls_version};
+      if (a.cert_file.empty()) {
+        settings = api::ensure_development_certificate(data_dir / "tls");
+        log::warn("api", "serving with the development certificate " + settings.cert_file.string() +
+                             " (self-signed; set api.tls for anything but a developer's machine)");
+      }
+      tls = std::make_shared<api::TlsContextHolder>(settings);
+      api::ServerOptions options;
+      options.address = a.address;
+      options.port = a.port;
+      options.limits.max_header_bytes = a.max_header_bytes;
+      options.limits.max_body_bytes = a.max_body_bytes;
+      options.limits.request_timeout = a.request_timeout;
+      options.limits.idle_timeout = a.idle_timeout;
+      options.limits.max_connections = a.max_connections;
+      options.hsts_max_age = a.hsts_max_age;
+      options.cors_allowed_origins = a.cors_allowed_origins;
+      api::ApiContext context;
+      context.readiness = [&] {
+        std::lock_guard lock(state_mutex);
+        return state;
+      };
+      server = std::make_unique<api::HttpServer>(io, options, tls, api::make_router(context));
+      server->start();
+    } catch (const std::exception& e) {
+      log::error("api", std::string("cannot start the API: ") + e.what());
+      signals.cancel();
+      stop_executor();
+      return kFailure;
+    }
+    health.set("api", json::string(server->listening()));
+    log::info("api", "serving https://" + server->listening() + " (TLS " + a.min_tls_version + " and up)");
+    // SIGHUP: the certificate and key are read again (after a renewal); new connections use them.
+    wait_for_hangup = [&] {
+      reload_signal.async_wait([&](const boost::system::error_code& error, int) {
+        if (error) return;
+        std::string why = tls->reload();
+        if (why.empty()) log::info("api", "TLS certificate reloaded from " + tls->settings().cert_file.string());
+        else log::error("api", "TLS certificate not reloaded, the previous one stays: " + why);
+        audit(*audit_sink, cfg, "host.tls.reload", json::object{{"type", "certificate"}, {"id", tls->settings().cert_file.string()}},
+              why.empty() ? "success" : "failure");
+        wait_for_hangup();
+      });
+    };
+    wait_for_hangup();
+  }
+
   host::HostEnvironment env;
   env.executor = io.get_executor();
   env.environment = cfg.environment;
@@ -295,6 +367,9 @@ int run(const std::string& config_file) {
     audit(*audit_sink, cfg, "host.start", json::object{{"type", "host"}, {"id", cfg.node_id}}, "failure");
     health.write("failed", e.failed());
     for (const auto& failed : e.failed()) std::cerr << log::redact(failed.error) << "\n";
+    set_state("failed");
+    if (server) server->shutdown(cfg.drain_timeout);
+    reload_signal.cancel();
     signals.cancel();
     stop_executor();
     return kPluginFailed;
@@ -307,6 +382,7 @@ int run(const std::string& config_file) {
   }
   std::string running = plugins->degraded() ? "degraded" : "ok";
   health.write(running, plugins->status());
+  set_state(running);
   audit(*audit_sink, cfg, "host.start", json::object{{"type", "host"}, {"id", cfg.node_id}}, "success");
   log::info("host", "branchlined running (" + running + ") with " + std::to_string(plugins->status().size()) +
                         " plugin instances; stop with SIGTERM");
@@ -315,6 +391,10 @@ int run(const std::string& config_file) {
 
   log::info("host", std::string("received ") + ::strsignal(signal) + "; shutting down");
   health.write("stopping", plugins->status());
+  set_state("stopping");
+  // Requests in flight finish (they may still call plugins) before the plugins are drained.
+  if (server) server->shutdown(cfg.drain_timeout);
+  reload_signal.cancel();
   plugins->shutdown();  // drains calls: needs the executor running
   audit(*audit_sink, cfg, "host.stop", json::object{{"type", "host"}, {"id", cfg.node_id}}, "success");
   health.write("stopped", plugins->status());

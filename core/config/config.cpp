@@ -4,6 +4,8 @@
 #include "common/json_schema.hpp"
 #include "common/log.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -442,6 +444,43 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     cfg.drain_timeout = std::chrono::milliseconds(drain->value().as_int64());
   if (auto fips = obj(root, "security").find("require_fips"); fips != obj(root, "security").end())
     cfg.require_fips = fips->value().as_bool();
+  if (auto api = root.find("api"); api != root.end()) {
+    const json::object& a = api->value().as_object();
+    ApiConfig out;
+    std::string listen = str(a, "listen", "127.0.0.1:8443");
+    std::size_t colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    unsigned long port = std::stoul(listen.substr(colon + 1));
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
+    if (ec || port > 65535)
+      problems.push_back(cfg.at("/api/listen", "'" + listen + "' is not an IP address and port",
+                                "write an address and a port up to 65535, e.g. 127.0.0.1:8443 or [::]:8443"));
+    out.address = host;
+    out.port = static_cast<unsigned short>(port);
+    const json::object& tls = obj(a, "tls");
+    out.cert_file = str(tls, "cert_file");
+    out.key_file = str(tls, "key_file");
+    out.min_tls_version = str(tls, "min_version", out.min_tls_version);
+    if (out.cert_file.empty() && cfg.environment == "production")
+      problems.push_back(cfg.at("/api", "the API has no certificate, and the development certificate is not used in production",
+                                "add api.tls.cert_file and api.tls.key_file", true));
+    auto number = [&](std::string_view key, auto fallback) {
+      auto it = a.find(key);
+      return it == a.end() ? fallback : static_cast<decltype(fallback)>(it->value().as_int64());
+    };
+    out.max_header_bytes = number("max_header_bytes", out.max_header_bytes);
+    out.max_body_bytes = number("max_body_bytes", out.max_body_bytes);
+    out.request_timeout = std::chrono::milliseconds(number("request_timeout_ms", out.request_timeout.count()));
+    out.idle_timeout = std::chrono::milliseconds(number("idle_timeout_ms", out.idle_timeout.count()));
+    out.max_connections = number("max_connections", out.max_connections);
+    out.hsts_max_age = std::chrono::seconds(number("hsts_max_age_s", out.hsts_max_age.count()));
+    if (auto origins = obj(a, "cors").find("allowed_origins"); origins != obj(a, "cors").end())
+      for (const auto& o : origins->value().as_array()) out.cors_allowed_origins.emplace_back(o.as_string());
+    out.policy_file = str(a, "policy_file");
+    cfg.api = std::move(out);
+  }
   const json::object& audit = obj(root, "audit");
   cfg.audit.origin = str(audit, "origin", "branchline/" + cfg.node_id);
   cfg.audit.signing_key = str(audit, "signing_key", "");

@@ -83,6 +83,22 @@ struct AuditConfig {
   std::optional<SyslogConfig> syslog;
 };
 
+// The HTTPS API (`api:`); see docs/api/README.md. Absent from a file: no API is served.
+struct ApiConfig {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8443;               // 0: any free port (tests)
+  std::filesystem::path cert_file, key_file;  // empty: the development certificate (never in production)
+  std::string min_tls_version = "1.3";
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::size_t max_connections = 10000;
+  std::chrono::seconds hsts_max_age{31536000};
+  std::vector<std::string> cors_allowed_origins;
+  std::filesystem::path policy_file;        // empty: the built-in policy (config/policy.yaml)
+};
+
 struct HostConfig {
   std::string file;  // the file name used in diagnostics ("<embedded default>" for the default)
   std::string node_id;
@@ -95,6 +111,7 @@ struct HostConfig {
   std::chrono::milliseconds drain_timeout{5000};
   bool require_fips = false;  // security.require_fips: refuse to start without OpenSSL's FIPS provider
   AuditConfig audit;
+  std::optional<ApiConfig> api;
   std::vector<PluginConfig> plugins;
   YamlDocument document;  // the checked document with positions, for later diagnostics
 

@@ -290,8 +290,34 @@ TEST_F(Executables, DaemonRunsOnTheEmbeddedDefault) {
   json::value h = json::parse(read_file(health_file));
   EXPECT_EQ(h.at("plugins").as_array().size(), 5u);
   EXPECT_EQ(h.at("environment").as_string(), "development");
+
+  // The API, over TLS 1.3 with the development certificate made on first start.
+  ASSERT_EQ(h.at("api").as_string(), "127.0.0.1:8443");
+  const std::string ca = (dir_ / "var/branchline/tls/dev-cert.pem").string();
+  std::string out, err;
+  EXPECT_EQ(run({"/usr/bin/curl", "-sS", "--cacert", ca, "https://127.0.0.1:8443/readyz"}, &out, &err), 0) << err;
+  EXPECT_EQ(out, R"({"status":"ok"})");
+  EXPECT_EQ(run({"/usr/bin/curl", "-sS", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                 "https://localhost:8443/api/v1/openapi.json"}, &out, &err), 0) << err;
+  EXPECT_EQ(out, "1.1 200");
+  EXPECT_NE(run({"/usr/bin/curl", "-sS", "--cacert", ca, "--tls-max", "1.2", "https://127.0.0.1:8443/healthz"}, &out, &err), 0);
+  // SIGHUP reloads the certificate, and the reload is in the ledger.
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon.err().find("TLS certificate reloaded") != std::string::npos; })) << daemon.err();
   daemon.signal(SIGINT);
   EXPECT_EQ(daemon.wait(), 0) << daemon.err();
+  std::string audit = ledger_text(dir_ / "var/branchline/audit.db");
+  std::size_t reload = audit.find("\"action\":\"host.tls.reload\"");
+  ASSERT_NE(reload, std::string::npos) << audit;
+  EXPECT_NE(audit.substr(reload, audit.find('\n', reload) - reload).find("\"outcome\":\"success\""), std::string::npos);
+}
+
+TEST_F(Executables, TheApiRefusesToServeProductionWithTheDevelopmentCertificate) {
+  fs::path file = dir_ / "prod-api.yaml";
+  std::ofstream(file) << "branchline: 1\nnode: {id: n, environment: production}\napi: {listen: 127.0.0.1:0}\nplugins: []\n";
+  std::string out, err;
+  EXPECT_EQ(run({kBin + "/branchline", "config", "check", file.string()}, &out, &err), 1);
+  EXPECT_NE(err.find(file.string() + ":3:1: the API has no certificate"), std::string::npos) << err;
 }
 
 TEST_F(Executables, AuditAppendAndVerifyFromTheCommandLine) {
@@ -515,6 +541,9 @@ TEST_F(Executables, IdentityLocalStopsAProductionStart) {
   std::string config = read_file(std::string(BRANCHLINE_SOURCE_DIR) + "/config/branchline.yaml");
   config.replace(config.find("environment: development"), 24, "environment: production");
   config.replace(config.find("data_dir: var/branchline"), 24, "data_dir: " + (dir_ / "data").string());
+  // Without the API, whose development certificate production refuses at the configuration check.
+  std::size_t api = config.find("\napi:\n") + 1;
+  config.erase(api, config.find("\n# The plugin set") + 1 - api);
   std::ofstream(dir_ / "prod.yaml") << config;
   Process daemon({kBin + "/branchlined", "--config", (dir_ / "prod.yaml").string()}, dir_ / "daemon");
   EXPECT_EQ(daemon.wait(), 3);
