@@ -159,13 +159,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   std::atomic<bool> draining{false};
   unsigned short bound_port = 0;
+  std::optional<RateLimiter> per_ip;
 
   mutable std::mutex mutex;
   std::condition_variable all_closed;
   std::set<std::shared_ptr<Session>> sessions;
 
   Impl(net::io_context& io_, ServerOptions o, std::shared_ptr<TlsContextHolder> t, Router r)
-      : io(io_), options(std::move(o)), tls(std::move(t)), router(std::move(r)), acceptor(net::make_strand(io_)) {}
+      : io(io_), options(std::move(o)), tls(std::move(t)), router(std::move(r)), acceptor(net::make_strand(io_)) {
+    if (options.per_ip) per_ip.emplace(*options.per_ip);
+  }
 
   void accept();
   void forget(const std::shared_ptr<Session>& session);
@@ -286,6 +289,17 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch(std::shared_ptr<HttpRequest> request) {
     busy_ = true;
     if (request->path.empty() || request->path[0] != '/') return send(HttpResponse::problem(400, "the target is not a path"), *request);
+    if (server_->per_ip) {
+      RateDecision d = server_->per_ip->take(request->remote_address);
+      if (!d.allowed) {
+        HttpResponse r = HttpResponse::problem(429, "too many requests from this address");
+        r.set("Retry-After", std::to_string(d.retry_after_s));
+        r.set("RateLimit-Limit", std::to_string(d.limit));
+        r.set("RateLimit-Remaining", std::to_string(d.remaining));
+        r.set("RateLimit-Reset", std::to_string(d.reset_s));
+        return send(std::move(r), *request);
+      }
+    }
     if (auto preflight = server_->cors_preflight(*request)) return send(std::move(*preflight), *request);
     std::string allow;
     const Handler* handler = server_->router.match(request->method, request->path, request->params, allow);

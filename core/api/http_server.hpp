@@ -14,6 +14,9 @@
 //  - Routing: an exact method and a path pattern whose `{name}` segments match one non-empty
 //    segment each (HttpRequest::params). An unknown path is 404, a known path with another
 //    method 405 with Allow; both problem+json.
+//  - Abuse limit: with per_ip set, each client address has a token bucket (rate_limiter); a request
+//    beyond it is answered 429 with Retry-After and RateLimit-Limit/-Remaining/-Reset, before
+//    any routing or handler work.
 //  - CORS: only origins in cors_allowed_origins (exact scheme://host[:port]) get
 //    Access-Control-Allow-Origin, always that origin and never `*`, with `Vary: Origin`;
 //    credentials (cookies) are never allowed, since the API authenticates with tokens. A
@@ -27,6 +30,8 @@
 //    blocks until every connection is gone; call it from a thread that is not running `io`.
 #pragma once
 
+#include "api/rate_limiter.hpp"
+
 #include <boost/json/fwd.hpp>
 
 #include <chrono>
@@ -34,6 +39,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -62,6 +68,7 @@ struct ServerOptions {
   ServerLimits limits;
   std::chrono::seconds hsts_max_age{31536000};
   std::vector<std::string> cors_allowed_origins;
+  std::optional<RateLimit> per_ip;  // requests per client address; beyond it, 429
 };
 
 struct HttpRequest {

@@ -24,6 +24,7 @@
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "host/plugin_set.hpp"
+#include "policy/policy_set.hpp"
 #include "security/crypto_policy.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -180,6 +181,18 @@ int run(const std::string& config_file) {
     for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
     return kConfigError;
   }
+  // The authorization policy is configuration too: a bad file stops the start here, with its lines.
+  std::shared_ptr<const policy::PolicySet> policies;
+  if (cfg.api) {
+    try {
+      policies = std::make_shared<const policy::PolicySet>(
+          cfg.api->policy_file.empty() ? policy::PolicySet::embedded_default()
+                                       : policy::PolicySet::load_file(cfg.api->policy_file));
+    } catch (const config::ConfigError& e) {
+      for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
+      return kConfigError;
+    }
+  }
   // Before anything fetches an algorithm: every hash, cipher and signature after this comes from
   // the FIPS module, or the host does not start.
   if (cfg.require_fips) {
@@ -284,6 +297,7 @@ int run(const std::string& config_file) {
       options.limits.max_connections = a.max_connections;
       options.hsts_max_age = a.hsts_max_age;
       options.cors_allowed_origins = a.cors_allowed_origins;
+      options.per_ip = api::RateLimit{a.per_ip_per_second, a.per_ip_burst};
       api::ApiContext context;
       context.readiness = [&] {
         std::lock_guard lock(state_mutex);
@@ -298,7 +312,8 @@ int run(const std::string& config_file) {
       return kFailure;
     }
     health.set("api", json::string(server->listening()));
-    log::info("api", "serving https://" + server->listening() + " (TLS " + a.min_tls_version + " and up)");
+    log::info("api", "serving https://" + server->listening() + " (TLS " + a.min_tls_version + " and up); policy " +
+                         policies->source() + ", hash " + policies->hash());
     // SIGHUP: the certificate and key are read again (after a renewal); new connections use them.
     wait_for_hangup = [&] {
       reload_signal.async_wait([&](const boost::system::error_code& error, int) {

@@ -479,6 +479,10 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     if (auto origins = obj(a, "cors").find("allowed_origins"); origins != obj(a, "cors").end())
       for (const auto& o : origins->value().as_array()) out.cors_allowed_origins.emplace_back(o.as_string());
     out.policy_file = str(a, "policy_file");
+    if (auto per_ip = obj(obj(a, "rate_limit"), "per_ip"); !per_ip.empty()) {
+      out.per_ip_per_second = per_ip.at("per_second").to_number<double>();
+      out.per_ip_burst = per_ip.at("burst").to_number<double>();
+    }
     cfg.api = std::move(out);
   }
   const json::object& audit = obj(root, "audit");

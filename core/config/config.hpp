@@ -97,6 +97,7 @@ struct ApiConfig {
   std::chrono::seconds hsts_max_age{31536000};
   std::vector<std::string> cors_allowed_origins;
   std::filesystem::path policy_file;        // empty: the built-in policy (config/policy.yaml)
+  double per_ip_per_second = 50, per_ip_burst = 100;  // api.rate_limit.per_ip: a token bucket per client address
 };
 
 struct HostConfig {

@@ -300,6 +300,21 @@ TEST_F(HttpServerTest, CorsAllowsListedOriginsExactlyAndNeverAWildcard) {
   EXPECT_EQ(c.request(preflight).result_int(), 403);
 }
 
+TEST_F(HttpServerTest, AClientOverItsRateIsAnswered429WithRetryAfter) {
+  ServerOptions o;
+  o.per_ip = RateLimit{0.5, 3};
+  start(o);
+  Client c = client();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c.get("/hello/x").result_int(), 200) << i;
+  auto res = c.get("/hello/x");
+  EXPECT_EQ(res.result_int(), 429);
+  EXPECT_EQ(res[http::field::content_type], "application/problem+json");
+  EXPECT_EQ(res[http::field::retry_after], "2");
+  EXPECT_EQ(res["RateLimit-Limit"], "3");
+  EXPECT_EQ(res["RateLimit-Remaining"], "0");
+  EXPECT_EQ(c.get("/hello/x").result_int(), 429);  // the connection stays usable
+}
+
 TEST_F(HttpServerTest, ReloadServesTheNewCertificateToNewConnectionsAndKeepsTheOldOnFailure) {
   start();
   std::string before = client().peer_serial();
