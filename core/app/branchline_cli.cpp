@@ -72,7 +72,14 @@ int config_check(const std::string& file, bool skip_secrets) {
     options.resolve_secrets = !skip_secrets;
     config::HostConfig cfg = load(file, options);
     auto statuses = host::check_plugins(cfg, {host::builtin_plugin_dir()});
-    std::cout << cfg.file << ": ok (" << statuses.size() << " plugin instances checked, no plugin code run)\n";
+    std::string policy;
+    if (cfg.api) {
+      policy::PolicySet set = cfg.api->policy_file.empty() ? policy::PolicySet::embedded_default()
+                                                           : policy::PolicySet::load_file(cfg.api->policy_file);
+      policy = ", policy " + set.hash().substr(0, 12);
+    }
+    std::cout << cfg.file << ": ok (" << statuses.size() << " plugin instances checked, no plugin code run" << policy
+              << ")\n";
     return 0;
   } catch (const config::ConfigError& e) {
     print_problems(e);

@@ -312,6 +312,20 @@ TEST_F(Executables, DaemonRunsOnTheEmbeddedDefault) {
   EXPECT_NE(audit.substr(reload, audit.find('\n', reload) - reload).find("\"outcome\":\"success\""), std::string::npos);
 }
 
+TEST_F(Executables, ABadPolicyFileStopsTheStartWithItsLineAndColumn) {
+  fs::path policy = dir_ / "policy.yaml";
+  std::ofstream(policy) << "branchline_policy: 1\npolicies:\n  - {id: p, effect: permit, when: \"principal.x ==\"}\n";
+  fs::path file = write_config("  []\n");
+  std::ofstream(file, std::ios::app) << "api: {listen: 127.0.0.1:0, policy_file: " << policy.string() << "}\n";
+  Process daemon({kBin + "/branchlined", "--config", file.string()}, dir_ / "daemon");
+  EXPECT_EQ(daemon.wait(), 2);
+  EXPECT_EQ(daemon.err(), policy.string() + ":3:50: 'when' of policy 'p': the expression ends too early; fix: write a "
+                                            "Cedar expression; see docs/policy.md#conditions\n");
+  std::string out, err;
+  EXPECT_EQ(run({kBin + "/branchline", "config", "check", file.string()}, &out, &err), 1);
+  EXPECT_NE(err.find(policy.string() + ":3:50:"), std::string::npos) << err;
+}
+
 TEST_F(Executables, TheApiRefusesToServeProductionWithTheDevelopmentCertificate) {
   fs::path file = dir_ / "prod-api.yaml";
   std::ofstream(file) << "branchline: 1\nnode: {id: n, environment: production}\napi: {listen: 127.0.0.1:0}\nplugins: []\n";
