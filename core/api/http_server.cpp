@@ -66,6 +66,21 @@ std::string random_id() {
   return out;
 }
 
+// The client a limit applies to: its IPv4 address, or the /64 of its IPv6 address, since one
+// IPv6 client commonly holds a whole /64.
+std::string client_key_of(const tcp::socket& socket) {
+  beast::error_code ec;
+  tcp::endpoint endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  net::ip::address address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+  if (address.is_v4()) return address.to_string();
+  net::ip::address_v6::bytes_type bytes = address.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::ip::address_v6(bytes).to_string() + "/64";
+}
+
 }  // namespace
 
 std::string_view HttpRequest::header(std::string_view name) const {
@@ -164,6 +179,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   mutable std::mutex mutex;
   std::condition_variable all_closed;
   std::set<std::shared_ptr<Session>> sessions;
+  std::map<std::string, std::size_t> per_client;  // open connections by client key
+  net::steady_timer accept_backoff{acceptor.get_executor()};
 
   Impl(net::io_context& io_, ServerOptions o, std::shared_ptr<TlsContextHolder> t, Router r)
       : io(io_), options(std::move(o)), tls(std::move(t)), router(std::move(r)), acceptor(net::make_strand(io_)) {
@@ -178,8 +195,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<net::ssl::context> context, std::shared_ptr<HttpServer::Impl> server)
-      : context_(std::move(context)),
+  Session(tcp::socket socket, std::string client_key, std::shared_ptr<net::ssl::context> context,
+          std::shared_ptr<HttpServer::Impl> server)
+      : client_key_(std::move(client_key)),
+        context_(std::move(context)),
         stream_(std::move(socket), *context_),
         handler_timer_(stream_.get_executor()),
         server_(std::move(server)) {
@@ -188,10 +207,9 @@ class Session : public std::enable_shared_from_this<Session> {
     remote_ = ec ? "unknown" : endpoint.address().to_string();
   }
 
+  // From any thread: everything a session does runs on its own strand.
   void start() {
-    beast::get_lowest_layer(stream_).expires_after(server_->options.limits.handshake_timeout);
-    stream_.async_handshake(net::ssl::stream_base::server,
-                            [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
   }
 
   // From any thread: close now if no request is being handled (the pending read or handshake is
@@ -211,8 +229,15 @@ class Session : public std::enable_shared_from_this<Session> {
       self->server_->forget(self);
     });
   }
+  const std::string& client_key() const { return client_key_; }
 
  private:
+  void handshake() {
+    beast::get_lowest_layer(stream_).expires_after(server_->options.limits.handshake_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+  }
+
   void on_handshake(beast::error_code ec) {
     if (ec) return close();
     read_header();
@@ -220,6 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_header() {
     if (server_->draining) return close();
+    body_late_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.limits.max_header_bytes));
     parser_->body_limit(server_->options.limits.max_body_bytes);
@@ -233,9 +259,12 @@ class Session : public std::enable_shared_from_this<Session> {
     // Not the stream's own timeout, which closes the socket: a late body is cancelled instead, so
     // that the client still gets its 408.
     beast::get_lowest_layer(stream_).expires_never();
+    busy_ = true;  // a request has begun: a drain lets it finish
+    reading_body_ = true;
     handler_timer_.expires_after(server_->options.limits.request_timeout);
     handler_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;
+      // The body may have completed while this was queued: act only if it is still awaited.
+      if (ec || !self->reading_body_) return;
       self->body_late_ = true;
       beast::get_lowest_layer(self->stream_).cancel();
     });
@@ -265,6 +294,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body(beast::error_code ec) {
+    reading_body_ = false;
     handler_timer_.cancel();
     if (ec) return on_read_error(ec);
     http::request<http::string_body> message = parser_->release();
@@ -290,7 +320,7 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     if (request->path.empty() || request->path[0] != '/') return send(HttpResponse::problem(400, "the target is not a path"), *request);
     if (server_->per_ip) {
-      RateDecision d = server_->per_ip->take(request->remote_address);
+      RateDecision d = server_->per_ip->take(client_key_);
       if (!d.allowed) {
         HttpResponse r = HttpResponse::problem(429, "too many requests from this address");
         r.set("Retry-After", std::to_string(d.retry_after_s));
@@ -364,6 +394,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  std::string client_key_;
   std::shared_ptr<net::ssl::context> context_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
@@ -373,6 +404,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   bool keep_alive_ = true;
   bool body_late_ = false;
+  bool reading_body_ = false;
   bool busy_ = false;
   bool closed_ = false;
 };
@@ -381,25 +413,39 @@ void HttpServer::Impl::accept() {
   acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
-      log::warn("api", "accept failed: " + ec.message());
-      return self->accept();
+      // Out of descriptors (or another transient failure): the connection stays in the backlog,
+      // so accepting again at once would spin. Wait a little first.
+      log::warn("api", "accept failed: " + ec.message() + "; retrying in 100 ms");
+      self->accept_backoff.expires_after(std::chrono::milliseconds(100));
+      self->accept_backoff.async_wait([self](beast::error_code e) {
+        if (!e) self->accept();
+      });
+      return;
     }
+    std::string key = client_key_of(socket);
     std::shared_ptr<Session> session;
     {
       std::lock_guard lock(self->mutex);
-      if (!self->draining && self->sessions.size() < self->options.limits.max_connections) {
-        session = std::make_shared<Session>(std::move(socket), self->tls->current(), self);
+      std::size_t& mine = self->per_client[key];
+      if (!self->draining && self->sessions.size() < self->options.limits.max_connections &&
+          mine < self->options.limits.max_connections_per_client) {
+        session = std::make_shared<Session>(std::move(socket), key, self->tls->current(), self);
         self->sessions.insert(session);
+        ++mine;
+      } else if (mine == 0) {
+        self->per_client.erase(key);
       }
     }
-    if (session) session->start();
+    if (session) session->start();  // else the socket is closed as it goes out of scope
     self->accept();
   });
 }
 
 void HttpServer::Impl::forget(const std::shared_ptr<Session>& session) {
   std::lock_guard lock(mutex);
-  sessions.erase(session);
+  if (sessions.erase(session) == 0) return;
+  auto it = per_client.find(session->client_key());
+  if (it != per_client.end() && --it->second == 0) per_client.erase(it);
   if (sessions.empty()) all_closed.notify_all();
 }
 
@@ -413,9 +459,13 @@ void HttpServer::Impl::decorate(HttpResponse& response, const HttpRequest& reque
                    [](const auto& h) { return iequals(h.first, "Cache-Control"); }))
     response.set("Cache-Control", "no-store");
   response.set("X-Request-Id", request.request_id);
+  // Always, so that a shared cache never serves one origin's answer to another.
+  std::string vary;
+  for (const auto& [k, v] : response.headers)
+    if (iequals(k, "Vary")) vary = v;
+  if (vary.find("Origin") == std::string::npos) response.set("Vary", vary.empty() ? "Origin" : vary + ", Origin");
   std::string_view origin = request.header("origin");
   if (!origin.empty()) {
-    response.set("Vary", "Origin");
     if (std::find(options.cors_allowed_origins.begin(), options.cors_allowed_origins.end(), origin) !=
         options.cors_allowed_origins.end()) {
       response.set("Access-Control-Allow-Origin", std::string(origin));

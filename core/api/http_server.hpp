@@ -10,11 +10,13 @@
 //    request (400), a request not complete within request_timeout after its header (408), a
 //    handler that has not answered within request_timeout (503). A connection idle for
 //    idle_timeout, or whose TLS handshake takes longer than handshake_timeout, is closed.
-//    Beyond max_connections, new connections are closed at once.
+//    Beyond max_connections, or max_connections_per_client from one client (an IPv4 address or an
+//    IPv6 /64), new connections are closed at once. An accept that fails (out of descriptors) is
+//    retried after 100 ms, never in a loop.
 //  - Routing: an exact method and a path pattern whose `{name}` segments match one non-empty
 //    segment each (HttpRequest::params). An unknown path is 404, a known path with another
 //    method 405 with Allow; both problem+json.
-//  - Abuse limit: with per_ip set, each client address has a token bucket (rate_limiter); a request
+//  - Abuse limit: with per_ip set, each client (as above) has a token bucket (rate_limiter); a request
 //    beyond it is answered 429 with Retry-After and RateLimit-Limit/-Remaining/-Reset, before
 //    any routing or handler work.
 //  - CORS: only origins in cors_allowed_origins (exact scheme://host[:port]) get
@@ -60,6 +62,7 @@ struct ServerLimits {
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 256;  // per IPv4 address or IPv6 /64
 };
 
 struct ServerOptions {

@@ -38,6 +38,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,18 +182,6 @@ int run(const std::string& config_file) {
     for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
     return kConfigError;
   }
-  // The authorization policy is configuration too: a bad file stops the start here, with its lines.
-  std::shared_ptr<const policy::PolicySet> policies;
-  if (cfg.api) {
-    try {
-      policies = std::make_shared<const policy::PolicySet>(
-          cfg.api->policy_file.empty() ? policy::PolicySet::embedded_default()
-                                       : policy::PolicySet::load_file(cfg.api->policy_file));
-    } catch (const config::ConfigError& e) {
-      for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
-      return kConfigError;
-    }
-  }
   // Before anything fetches an algorithm: every hash, cipher and signature after this comes from
   // the FIPS module, or the host does not start.
   if (cfg.require_fips) {
@@ -205,6 +194,19 @@ int run(const std::string& config_file) {
       return kConfigError;
     }
   }
+  // The authorization policy is configuration too: a bad file stops the start here, with its lines.
+  // After the FIPS check: loading hashes the policy.
+  std::shared_ptr<const policy::PolicySet> policies;
+  if (cfg.api) {
+    try {
+      policies = std::make_shared<const policy::PolicySet>(
+          cfg.api->policy_file.empty() ? policy::PolicySet::embedded_default()
+                                       : policy::PolicySet::load_file(cfg.api->policy_file));
+    } catch (const config::ConfigError& e) {
+      for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
+      return kConfigError;
+    }
+  }
   log::Level level = cfg.log_level == "trace"   ? log::Level::Trace
                      : cfg.log_level == "debug" ? log::Level::Debug
                      : cfg.log_level == "warn"  ? log::Level::Warn
@@ -214,6 +216,12 @@ int run(const std::string& config_file) {
                        : cfg.log_format == "human" ? log::Format::Human
                                                    : log::Format::Auto;
   log::configure(format, level);
+  // Each API connection is a descriptor: take what the administrator allows (the soft limit is
+  // often 1024, far below api.max_connections).
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   std::error_code ec;
   fs::path data_dir = fs::absolute(cfg.data_dir, ec);
@@ -295,6 +303,7 @@ int run(const std::string& config_file) {
       options.limits.request_timeout = a.request_timeout;
       options.limits.idle_timeout = a.idle_timeout;
       options.limits.max_connections = a.max_connections;
+      options.limits.max_connections_per_client = a.max_connections_per_client;
       options.hsts_max_age = a.hsts_max_age;
       options.cors_allowed_origins = a.cors_allowed_origins;
       options.per_ip = api::RateLimit{a.per_ip_per_second, a.per_ip_burst};

@@ -475,6 +475,7 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     out.request_timeout = std::chrono::milliseconds(number("request_timeout_ms", out.request_timeout.count()));
     out.idle_timeout = std::chrono::milliseconds(number("idle_timeout_ms", out.idle_timeout.count()));
     out.max_connections = number("max_connections", out.max_connections);
+    out.max_connections_per_client = number("max_connections_per_client", out.max_connections_per_client);
     out.hsts_max_age = std::chrono::seconds(number("hsts_max_age_s", out.hsts_max_age.count()));
     if (auto origins = obj(a, "cors").find("allowed_origins"); origins != obj(a, "cors").end())
       for (const auto& o : origins->value().as_array()) out.cors_allowed_origins.emplace_back(o.as_string());

@@ -94,6 +94,7 @@ struct ApiConfig {
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 256;  // per IPv4 address or IPv6 /64
   std::chrono::seconds hsts_max_age{31536000};
   std::vector<std::string> cors_allowed_origins;
   std::filesystem::path policy_file;        // empty: the built-in policy (config/policy.yaml)

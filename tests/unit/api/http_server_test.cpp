@@ -193,6 +193,7 @@ TEST_F(HttpServerTest, EveryResponseCarriesTheSecurityHeadersAndARequestId) {
   EXPECT_EQ(res["X-Frame-Options"], "DENY");
   EXPECT_EQ(res["Cache-Control"], "no-store");
   EXPECT_EQ(res[http::field::server], "");
+  EXPECT_EQ(res[http::field::vary], "Origin");  // even without an Origin: shared caches must key on it
   std::string id = std::string(res["X-Request-Id"]);
   EXPECT_EQ(id.size(), 24u);
   // Keep-alive: the next request goes over the same connection, with its own id.
@@ -357,6 +358,32 @@ TEST_F(HttpServerTest, ShutdownLetsRequestsInFlightFinishAndClosesIdleConnection
   EXPECT_EQ(server_->open_connections(), 0u);
   // No new connections once stopped.
   EXPECT_THROW(client(), boost::system::system_error);
+}
+
+TEST_F(HttpServerTest, OneClientCannotTakeEveryConnection) {
+  ServerOptions o;
+  o.limits.max_connections_per_client = 2;
+  start(o);
+  Client first = client(), second = client();
+  ASSERT_FALSE(first.handshake_error);
+  ASSERT_FALSE(second.handshake_error);
+  EXPECT_TRUE(client().handshake_error);  // a third from the same address is closed at once
+  EXPECT_EQ(first.get("/hello/a").result_int(), 200);
+}
+
+TEST_F(HttpServerTest, ShutdownLetsARequestWhoseBodyIsStillArrivingFinish) {
+  start();
+  Client uploading = client();
+  uploading.write_raw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::thread stopper([this] { server_->shutdown(std::chrono::seconds(5)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  uploading.write_raw("def");
+  auto res = uploading.read();
+  stopper.join();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "abcdef");
+  EXPECT_EQ(res[http::field::connection], "close");
 }
 
 TEST(DevelopmentCertificate, IsMadeOnceWithAPrivateKeyAndCoversLocalhost) {
