@@ -128,9 +128,10 @@ std::string Policy::to_cedar() const {
   // Cedar's scope takes one `in` entity; more roles become the first `when` below.
   if (!principal.type.empty()) out += " is " + principal.type;
   if (principal.in_any.size() == 1) out += " in " + principal.in_any[0].to_cedar();
+  // `in`, also for one action: an action is "one of these, or in one of these" (action groups),
+  // exactly as decide() matches it.
   out += ",\n  action";
-  if (actions.size() == 1) out += " == " + actions[0].to_cedar();
-  else if (actions.size() > 1) out += " in " + cedar_list(actions);
+  if (!actions.empty()) out += " in " + cedar_list(actions);
   out += ",\n  resource";
   if (resource.one_of.size() == 1) out += " == " + resource.one_of[0].to_cedar();
   else if (!resource.type.empty()) out += " is " + resource.type;
@@ -319,8 +320,11 @@ std::optional<StepUpChallenge> PolicySet::step_up_needed(std::string_view action
       reason = "amr";
     } else if (rule.max_age_s && !auth.auth_time) {
       reason = "auth_time missing";
-    } else if (rule.max_age_s && now - *auth.auth_time > *rule.max_age_s) {
-      reason = "too old";
+    } else if (rule.max_age_s) {
+      // A sign-in from the future (beyond the clock skew the token check allows) proves nothing.
+      std::int64_t age = 0;
+      if (*auth.auth_time > now + kAuthTimeSkewS) reason = "auth_time in the future";
+      else if (__builtin_sub_overflow(now, *auth.auth_time, &age) || age > *rule.max_age_s) reason = "too old";
     }
     if (!reason.empty()) return StepUpChallenge{rule.id, rule.acr, rule.max_age_s, reason};
   }

@@ -99,7 +99,7 @@ struct StepUpChallenge {
   std::string rule_id;
   std::vector<std::string> acr_values;
   std::optional<std::int64_t> max_age_s;
-  std::string reason;  // "acr", "amr", "auth_time missing" or "too old"
+  std::string reason;  // "acr", "amr", "auth_time missing", "auth_time in the future" or "too old"
 };
 
 class PolicySet {
@@ -135,6 +135,9 @@ class PolicySet {
   std::string hash_;
   std::string source_;
 };
+
+// The clock skew allowed for auth_time in the future, as for a token's iat.
+inline constexpr std::int64_t kAuthTimeSkewS = 60;
 
 // The action that decides each field group of a CRM profile read.
 inline constexpr const char* kFieldGroupReadAction = "crm.field_group.read";

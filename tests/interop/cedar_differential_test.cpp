@@ -284,6 +284,11 @@ class Generator {
                                  {"attrs", attrs},
                                  {"parents", json::array{}}});
     }
+    // Action groups: sometimes an action is `in` another, which scopes and `in` must follow.
+    if (chance(50))
+      out.push_back(json::object{{"uid", json::object{{"type", "Action"}, {"id", "crm.note.create"}}},
+                                 {"attrs", json::object{}},
+                                 {"parents", json::array{json::object{{"type", "Action"}, {"id", "crm.customer.read"}}}}});
     for (const char* group : {"contact", "identity"})
       out.push_back(json::object{{"uid", json::object{{"type", "FieldGroup"}, {"id", group}}},
                                  {"attrs", json::object{{"name", group}}},

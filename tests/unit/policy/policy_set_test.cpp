@@ -140,7 +140,7 @@ policies:
 @description("Staff see \"working\" groups")
 permit (
   principal is User,
-  action == Action::"crm.field_group.read",
+  action in [Action::"crm.field_group.read"],
   resource is FieldGroup
 )
 when { principal in [Role::"advisor", Role::"supervisor"] }
@@ -198,6 +198,13 @@ step_up:
   c = set.step_up_needed("core.operation.transfer", Authentication{"urn:loa:3", {}, std::nullopt}, now);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->reason, "auth_time missing");
+  c = set.step_up_needed("core.operation.transfer", Authentication{"urn:loa:3", {}, now + 3600}, now);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->reason, "auth_time in the future");
+  c = set.step_up_needed("core.operation.transfer", Authentication{"urn:loa:3", {}, INT64_MIN}, now);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->reason, "too old");
+  EXPECT_FALSE(set.step_up_needed("core.operation.transfer", Authentication{"urn:loa:3", {}, now + 30}, now));
 
   c = set.step_up_needed("core.operation.wire", strong, now);
   ASSERT_TRUE(c);
