@@ -15,4 +15,5 @@ echo "== the plugin set of the embedded default"
 "$build/bin/branchline" config check
 "$build/bin/branchline" plugins list
 echo "== branchlined (data in $root/var/branchline, health in var/branchline/run/health.json; Ctrl-C stops it)"
+echo "   API: https://127.0.0.1:8443/readyz  (curl --cacert var/branchline/tls/dev-cert.pem https://127.0.0.1:8443/readyz)"
 exec "$build/bin/branchlined"
