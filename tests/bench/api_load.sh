@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# API latency at a fixed rate, over keep-alive TLS 1.3, with h2load (Debian nghttp2-client):
+#   ./tests/bench/api_load.sh [RATE_PER_S] [SECONDS] [PATH]    (defaults 5000 20 /healthz)
+# Starts branchlined (no plugins, per-client rate limit raised out of the way) with the build's
+# binary, holds RATE_PER_S with 10 connections (h2load --rps is per connection), logs every
+# request's latency and prints p50/p90/p99/p99.9 and the achieved rate. Then wrk (closed loop) for
+# the peak. docs/performance.md records the figures.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="${BRANCHLINE_BUILD_DIR:-$root/build}"
+rate="${1:-5000}" seconds="${2:-20}" path="${3:-/healthz}"
+connections=10
+command -v h2load > /dev/null || { echo "needs h2load: apt-get install nghttp2-client" >&2; exit 1; }
+work="$(mktemp -d)"
+daemon=""
+trap '[ -n "$daemon" ] && kill "$daemon" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+cat > "$work/config.yaml" <<YAML
+branchline: 1
+node: {id: bench, data_dir: $work/data}
+log: {format: json, level: warn}
+api:
+  listen: 127.0.0.1:0
+  rate_limit: {per_ip: {per_second: 1000000, burst: 1000000}}
+plugins: []
+YAML
+"$build/bin/branchlined" --config "$work/config.yaml" > /dev/null 2> "$work/stderr" &
+daemon=$!
+for _ in $(seq 100); do grep -q '"status":"ok"' "$work/data/run/health.json" 2>/dev/null && break; sleep 0.1; done
+address=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$work/data/run/health.json")
+url="https://$address$path"
+
+h2load --h1 -c "$connections" --rps "$(( rate / connections ))" -D "$seconds" --warm-up-time 2 \
+  --log-file "$work/latency.log" "$url" > "$work/h2load.txt"
+python3 - "$work/latency.log" "$rate" "$seconds" <<'PY'
+import sys
+rows = [l.split("\t") for l in open(sys.argv[1]) if l.strip()]
+ok = sorted(int(r[2]) for r in rows if r[1] == "200")  # start, status, latency (µs)
+bad = sum(1 for r in rows if r[1] != "200")
+q = lambda p: ok[min(len(ok) - 1, int(p * len(ok)))] / 1000
+print(f"fixed rate {sys.argv[2]}/s for {sys.argv[3]} s: {len(ok)} ok, {bad} not 200, "
+      f"achieved {len(ok) / float(sys.argv[3]):.0f}/s; latency ms p50 {q(0.50):.3f} p90 {q(0.90):.3f} "
+      f"p99 {q(0.99):.3f} p99.9 {q(0.999):.3f} max {ok[-1] / 1000:.3f}")
+PY
+if command -v wrk > /dev/null; then
+  wrk -t 2 -c 64 -d "${seconds}s" --latency "$url" | grep -E "Requests/sec|99%"
+fi
