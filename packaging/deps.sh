@@ -14,8 +14,8 @@ if [ "${1:-}" = "--tests" ]; then
   # golang-go + golang-golang-x-mod-dev: the independent Go check of the audit ledger's output
   # (tools/verify-export); python3: small JSON edits in test scripts; rsyslog + rsyslog-gnutls:
   # the RFC 5425 (syslog over TLS) receiver the SIEM forwarding tests send to; curl: a TLS client
-  # independent of ours, for the API; testssl.sh: the API's TLS settings, as an examiner checks them; nghttp2-client (h2load) and
-  # wrk: the API load script (tests/bench/api_load.sh).
+  # independent of ours, for the API; testssl.sh: the API's TLS settings, as an examiner checks
+  # them; nghttp2-client (h2load) and wrk: the API load script (tests/bench/api_load.sh).
   packages+=(golang-go golang-golang-x-mod-dev python3 rsyslog rsyslog-gnutls curl testssl.sh nghttp2-client wrk)
   # Node.js runs the npm test peers (tests/peers: Cedar's authorizer). Debian 12's nodejs (18) is
   # enough; a newer Node.js already on the machine (with its own npm) is used as it is.
