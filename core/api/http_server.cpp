@@ -89,11 +89,6 @@ std::string_view HttpRequest::header(std::string_view name) const {
   return {};
 }
 
-std::size_t HttpRequest::header_count(std::string_view name) const {
-  return static_cast<std::size_t>(
-      std::count_if(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); }));
-}
-
 HttpResponse& HttpResponse::set(std::string name, std::string value) {
   for (auto& [k, v] : headers)
     if (iequals(k, name)) {

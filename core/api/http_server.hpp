@@ -87,8 +87,6 @@ struct HttpRequest {
 
   // The first header of that name (case-insensitive), or "" when absent.
   std::string_view header(std::string_view name) const;
-  // How many headers of that name were sent (a token sent twice is refused).
-  std::size_t header_count(std::string_view name) const;
 };
 
 struct HttpResponse {

@@ -74,9 +74,7 @@ int config_check(const std::string& file, bool skip_secrets) {
     auto statuses = host::check_plugins(cfg, {host::builtin_plugin_dir()});
     std::string policy;
     if (cfg.api) {
-      policy::PolicySet set = cfg.api->policy_file.empty() ? policy::PolicySet::embedded_default()
-                                                           : policy::PolicySet::load_file(cfg.api->policy_file);
-      policy = ", policy " + set.hash().substr(0, 12);
+      policy = ", policy " + policy::PolicySet::load(cfg.api->policy_file).hash().substr(0, 12);
     }
     std::cout << cfg.file << ": ok (" << statuses.size() << " plugin instances checked, no plugin code run" << policy
               << ")\n";
@@ -427,7 +425,7 @@ int audit_consistency(const std::string& db, std::uint64_t from, std::optional<s
 
 std::optional<policy::PolicySet> load_policy(const std::string& file) {
   try {
-    return file.empty() ? policy::PolicySet::embedded_default() : policy::PolicySet::load_file(file);
+    return policy::PolicySet::load(file);
   } catch (const config::ConfigError& e) {
     print_problems(e);
     return std::nullopt;

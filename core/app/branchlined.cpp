@@ -199,9 +199,7 @@ int run(const std::string& config_file) {
   std::shared_ptr<const policy::PolicySet> policies;
   if (cfg.api) {
     try {
-      policies = std::make_shared<const policy::PolicySet>(
-          cfg.api->policy_file.empty() ? policy::PolicySet::embedded_default()
-                                       : policy::PolicySet::load_file(cfg.api->policy_file));
+      policies = std::make_shared<const policy::PolicySet>(policy::PolicySet::load(cfg.api->policy_file));
     } catch (const config::ConfigError& e) {
       for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
       return kConfigError;

@@ -614,17 +614,18 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
   return cfg;
 }
 
-HostConfig load_config_file(const std::filesystem::path& file, const LoadOptions& options) {
+std::string read_config_file(const std::filesystem::path& file, const std::string& fix) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw ConfigError({Diagnostic{file.string(), {}, "cannot open the configuration file: " + std::string(std::strerror(errno)),
-                                  "check the path given with --config"}});
-  }
+  if (!in) throw ConfigError({Diagnostic{file.string(), {}, "cannot open the file: " + std::string(std::strerror(errno)), fix}});
   std::string text;
   text.resize(kMaxBytes + 1);
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
-  return load_config_text(text, file.string(), options);
+  return text;
+}
+
+HostConfig load_config_file(const std::filesystem::path& file, const LoadOptions& options) {
+  return load_config_text(read_config_file(file, "check the path given with --config"), file.string(), options);
 }
 
 }  // namespace branchline::config

@@ -132,6 +132,11 @@ struct LoadOptions {
 inline constexpr std::size_t kMaxSecretBytes = 64 * 1024;
 inline constexpr const char* kEmbeddedName = "<embedded default>";
 
+// Reads a configuration-like file (the host's, a policy file) for parsing: at most kMaxBytes + 1
+// bytes, so that parse_yaml reports an oversized file rather than this reading all of it. Throws
+// ConfigError naming the file, with `fix` as the fix, when it cannot be opened.
+std::string read_config_file(const std::filesystem::path& file, const std::string& fix);
+
 // Throw ConfigError.
 HostConfig load_config_text(std::string_view text, const std::string& file, const LoadOptions& options = {});
 HostConfig load_config_file(const std::filesystem::path& file, const LoadOptions& options = {});

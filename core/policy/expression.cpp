@@ -168,10 +168,10 @@ class Lexer {
       ++pos_;
       return;
     }
-    static constexpr std::array<std::string_view, 8> two = {"==", "!=", "<=", ">=", "&&", "||", "::", "=>"};
+    static constexpr std::array<std::string_view, 7> two = {"==", "!=", "<=", ">=", "&&", "||", "::"};
     if (pos_ + 1 < src_.size()) {
       std::string_view pair = src_.substr(pos_, 2);
-      if (std::find(two.begin(), two.end(), pair) != two.end() && pair != "=>") {
+      if (std::find(two.begin(), two.end(), pair) != two.end()) {
         pos_ += 2;
         current_ = Token{Tok::Punct, pair, start};
         return;

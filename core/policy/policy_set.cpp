@@ -11,7 +11,6 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -253,18 +252,10 @@ PolicySet PolicySet::load_text(std::string_view yaml, const std::string& file) {
 }
 
 PolicySet PolicySet::load_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw ConfigError({Diagnostic{file.string(), {}, "cannot read the policy file", "check the path and its permissions"}});
-  std::string text;
-  char buffer[8192];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > config::kMaxBytes)
-      throw ConfigError({Diagnostic{file.string(), {}, "the policy file is larger than 1 MiB", "split it or remove unused rules"}});
-  }
-  return load_text(text, file.string());
+  return load_text(config::read_config_file(file, "check api.policy_file, or the path given"), file.string());
 }
+
+PolicySet PolicySet::load(const std::filesystem::path& file) { return file.empty() ? embedded_default() : load_file(file); }
 
 std::string_view PolicySet::embedded_default_text() {
   return {branchline_embedded_default_policy, branchline_embedded_default_policy_size};

@@ -107,6 +107,8 @@ class PolicySet {
   // Throws config::ConfigError; `file` names the source in diagnostics.
   static PolicySet load_text(std::string_view yaml, const std::string& file);
   static PolicySet load_file(const std::filesystem::path& file);
+  // `file`, or the built-in policy when it is empty (api.policy_file unset).
+  static PolicySet load(const std::filesystem::path& file);
   // config/policy.yaml, built into the binary: the default for the embedded configuration.
   static PolicySet embedded_default();
   static std::string_view embedded_default_text();

@@ -371,6 +371,10 @@ TEST_F(Executables, PolicyCheckCedarAndDecideFromTheCommandLine) {
   EXPECT_EQ(err, bad.string() + ":5:21: 'when' of policy 'p': '=' is not an operator; write '=='; fix: write a Cedar "
                                 "expression; see docs/policy.md#conditions\n");
 
+  EXPECT_EQ(run({bl, "policy", "check", (dir_ / "missing.yaml").string()}, &out, &err), 1);
+  EXPECT_EQ(err, (dir_ / "missing.yaml").string() +
+                     ":0:0: cannot open the file: No such file or directory; fix: check api.policy_file, or the path given\n");
+
   fs::path request = dir_ / "request.json", entities = dir_ / "entities.json";
   std::ofstream(request) << R"({"principal": {"type": "User", "id": "ann"}, "action": {"type": "Action",
     "id": "crm.customer.read"}, "resource": {"type": "Customer", "id": "c-1"}, "context": {}})";
