@@ -57,19 +57,23 @@ class Worker {
   std::thread thread_;
 };
 
-// Runs `work` (returning the result JSON) on the worker and completes `call` with it, or with the
-// status of the sdk::Error it throws (BL_INTERNAL for any other exception).
+// Completes `call` with what `work` returns (the result JSON), or with the status of the
+// sdk::Error it throws (BL_INTERNAL for any other exception).
+template <class Work>
+void answer(sdk::Call& call, Work&& work) {
+  try {
+    call.ok(work());
+  } catch (const sdk::Error& e) {
+    call.fail(e.status(), e.what());
+  } catch (const std::exception& e) {
+    call.fail(BL_INTERNAL, e.what());
+  }
+}
+
+// Runs `work` on the worker and answers `call` with it (see answer()).
 template <class Work>
 void serve(Worker& worker, sdk::Call call, Work work) {
-  worker.post([call, work = std::move(work)]() mutable {
-    try {
-      call.ok(work());
-    } catch (const sdk::Error& e) {
-      call.fail(e.status(), e.what());
-    } catch (const std::exception& e) {
-      call.fail(BL_INTERNAL, e.what());
-    }
-  });
+  worker.post([call, work = std::move(work)]() mutable { answer(call, work); });
 }
 
 }  // namespace branchline::plugins
