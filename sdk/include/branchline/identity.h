@@ -29,16 +29,27 @@ typedef struct bl_identity_api {
   uint32_t reserved;
 
   /* Validates a token. Required.
-   * body:   {"token": string, "token_type"?: "access"|"id", "audience"?: string}
+   * body:   {"token": string, "token_type"?: "access"|"id",
+   *          "scheme"?: "Bearer"|"DPoP"            (how the client presented it; default Bearer),
+   *          "dpop"?: {"proof": string, "method": string, "url": string}
+   *                                                (the request's DPoP header, method and URL)}
    * result: {"subject": string, "roles": [string], "expires_at": integer (Unix seconds),
-   *          "session_id"?: string, "acr"?: string, "amr"?: [string], "claims"?: object}
+   *          "issuer"?: string, "session_id"?: string, "acr"?: string, "amr"?: [string],
+   *          "auth_time"?: integer, "issued_at"?: integer, "client_id"?: string,
+   *          "token_id"?: string, "confirmation"?: {"jkt": string, "method": "dpop"},
+   *          "claims"?: object}
+   *         The principal is the pair (issuer, subject). A plugin that returns "confirmation"
+   *         has checked the DPoP proof (RFC 9449); a token bound to a key must be refused when it
+   *         arrives as a plain bearer token.
    * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_UNAVAILABLE when the
    *         provider's keys cannot be fetched. */
   void (*validate_token)(bl_plugin_instance* instance, const bl_request* request);
 
   /* Validates a logout notification received by the host's API. Optional (NULL).
    * body:   {"logout_token": string}   (OIDC back-channel logout token or SAML LogoutRequest)
-   * result: {"subject"?: string, "session_id"?: string}  (at least one of them) */
+   * result: {"issuer"?: string, "subject"?: string, "session_id"?: string, "token_id"?: string}
+   *         (subject or session_id at least; a session id is unique only per issuer)
+   * errors: BL_UNAUTHENTICATED for a forged, replayed or malformed logout token. */
   void (*validate_logout)(bl_plugin_instance* instance, const bl_request* request);
 
   /* Exchanges a user's credentials for a token: for development and local identity providers

@@ -1,0 +1,665 @@
+// identity-oidc: federation with the bank's OpenID Connect providers (Okta, Entra ID, Keycloak,
+// Ping, ...). It validates the JWT access tokens they issue and their back-channel logout tokens.
+// Several issuers at once: a workforce IdP for advisors and a customer IdP, each with its own
+// audiences, algorithms and keys; the principal is the pair (issuer, subject).
+//
+// The checks, each stopping a known attack (shared/design/notes/identity.md):
+//  - size cap, strict compact JWS; the issuer is chosen by the token's exact "iss" among the
+//    configured ones (never switched off, no trailing-slash tolerance);
+//  - the algorithm is taken from that issuer's allow-list, asymmetric only ("none" and HS* cannot
+//    be configured at all); the key is chosen by "kid" and must fit the algorithm (jose.hpp);
+//  - "typ" at+jwt for access tokens (RFC 9068), logout+jwt for logout tokens;
+//  - "aud" holds a configured audience, "azp"/"client_id" when present is a configured client;
+//    "exp" required, "nbf"/"iat" with a bounded clock skew; dates clamped (jose::numeric_date);
+//  - DPoP (RFC 9449): a token with cnf.jkt must come with the DPoP scheme and a proof of that key
+//    for this method and URL, fresh, never seen before, hashing this token ("ath"); a bound token
+//    presented as a plain bearer token is refused;
+//  - logout tokens: "events" holds the back-channel-logout event, no "nonce", "sid" or "sub",
+//    "jti" never seen before (kept until the token could no longer pass the "iat" window).
+//
+// Keys: discovery (issuer + /.well-known/openid-configuration, whose "issuer" must be the
+// configured one), then the JWKS, through the host's outbound HTTP (its TLS policy and
+// allow-list). Cached for jwks_cache_s and refreshed in the background when stale; a token whose
+// kid is unknown triggers one refetch, at most once per jwks_refetch_interval_s per issuer; while
+// throttled such tokens are refused (fail closed), so random kids cannot hammer the IdP. Tokens
+// that arrive while a fetch is running wait for it. Weak or unusable keys in a JWKS are skipped
+// and logged; each change of an issuer's key set is audited (identity.keys.updated).
+#include "../common/ids.hpp"
+#include "../common/jose.hpp"
+#include "../common/json.hpp"
+#include "../common/worker.hpp"
+
+#include <branchline/plugin.hpp>
+#include <branchline_plugin_info.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+namespace {
+
+using namespace branchline;
+using namespace branchline::plugins;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxJwksBytes = 512 * 1024;
+constexpr std::size_t kMaxWaiters = 4096;           // tokens waiting for one issuer's key fetch
+constexpr std::size_t kMaxReplayEntries = 200000;   // DPoP proof and logout token ids remembered
+constexpr std::size_t kMaxProofBytes = 8 * 1024;
+constexpr const char* kBackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout";
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+[[noreturn]] void refuse(const std::string& why) { throw sdk::Error(BL_UNAUTHENTICATED, why); }
+
+std::string short_string(const json::object& o, std::string_view name, std::size_t max = 255) {
+  auto it = o.find(name);
+  if (it == o.end()) return {};
+  if (!it->value().is_string() || it->value().as_string().size() > max)
+    refuse("claim \"" + std::string(name) + "\" is not a string of at most " + std::to_string(max) + " bytes");
+  return std::string(it->value().as_string());
+}
+
+std::int64_t date(const json::object& claims, std::string_view name, bool required) {
+  try {
+    auto d = jose::numeric_date(claims, name);
+    if (!d && required) refuse("claim \"" + std::string(name) + "\" is required");
+    return d.value_or(-1);
+  } catch (const jose::JoseError& e) {
+    refuse(e.what());
+  }
+}
+
+// "aud" is a string or an array of strings; true when one of them is in `accepted`.
+bool audience_matches(const json::object& claims, const std::vector<std::string>& accepted) {
+  auto it = claims.find("aud");
+  if (it == claims.end()) return false;
+  auto ok = [&](const json::value& v) {
+    return v.is_string() && std::find(accepted.begin(), accepted.end(), v.as_string()) != accepted.end();
+  };
+  if (it->value().is_array()) {
+    const auto& a = it->value().as_array();
+    return a.size() <= 32 && std::any_of(a.begin(), a.end(), ok);
+  }
+  return ok(it->value());
+}
+
+// The URL without query and fragment (DPoP's htu comparison, RFC 9449 4.3).
+std::string without_query(std::string_view url) { return std::string(url.substr(0, url.find_first_of("?#"))); }
+
+// A bounded "seen once" set of ids with expiry: DPoP proof jtis and logout token jtis.
+class ReplayCache {
+ public:
+  // True when `id` was not seen (and is now remembered until `expires`); false for a replay.
+  // Throws BL_UNAVAILABLE when full of unexpired ids: refusing beats forgetting.
+  bool first_use(const std::string& id, std::int64_t expires, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    while (!order_.empty() && order_.front().first < now) {
+      auto it = seen_.find(order_.front().second);
+      if (it != seen_.end() && it->second == order_.front().first) seen_.erase(it);
+      order_.pop_front();
+    }
+    if (seen_.count(id)) return false;
+    if (seen_.size() >= kMaxReplayEntries) throw sdk::Error(BL_UNAVAILABLE, "replay cache full");
+    seen_.emplace(id, expires);
+    // Expiries arrive nearly in order; an out-of-order one only lives a little longer than asked.
+    order_.emplace_back(std::max(expires, order_.empty() ? expires : order_.back().first), id);
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::int64_t> seen_;
+  std::deque<std::pair<std::int64_t, std::string>> order_;
+};
+
+struct IssuerConfig {
+  std::string issuer;
+  std::string discovery_url;  // "" when jwks_uri is configured
+  std::string jwks_uri;
+  std::vector<std::string> audiences;
+  std::vector<std::string> client_ids;
+  std::vector<jose::Alg> algorithms;
+  std::vector<std::string> access_token_types;
+  std::vector<std::string> roles_claim;  // a path: "realm_access.roles" -> {"realm_access","roles"}
+  std::vector<std::string> claims;       // passed to the host in the result's "claims"
+  std::int64_t clock_skew_s = 60;
+  std::int64_t logout_max_age_s = 300;
+  std::int64_t dpop_max_age_s = 60;
+  std::chrono::seconds jwks_cache{600};
+  std::chrono::seconds jwks_refetch_interval{60};
+  std::size_t max_token_bytes = 8192;
+};
+
+// One issuer's keys and their fetching. Shared with in-flight HTTP callbacks (weakly).
+struct Issuer {
+  IssuerConfig config;
+  // Called once the key for a token is known: the key, or null with why and the status to fail with.
+  using Continuation = std::function<void(const jose::Jwk*, bl_status, const std::string&)>;
+  struct Waiter {
+    std::string kid;
+    jose::Alg alg;
+    Continuation next;
+  };
+
+  std::mutex mutex;
+  std::shared_ptr<const std::vector<jose::Jwk>> keys;  // null until the first successful fetch
+  Clock::time_point fetched_at{}, last_attempt{}, last_kid_refetch{};
+  bool fetching = false;
+  bool attempted = false;      // a fetch was ever started
+  bool kid_refetched = false;  // a fetch was ever started for an unknown kid
+  std::string last_error;
+  std::vector<Waiter> waiters;
+};
+
+// The key of `keys` for (kid, alg): by kid, or the only fitting key when the token names none.
+const jose::Jwk* find_key(const std::vector<jose::Jwk>& keys, const std::string& kid, jose::Alg alg,
+                          std::string* why) {
+  if (kid.empty()) {
+    const jose::Jwk* only = nullptr;
+    for (const auto& k : keys) {
+      if (!k.fits(alg)) continue;
+      if (only) {
+        *why = "the token names no key (kid) and the issuer has several";
+        return nullptr;
+      }
+      only = &k;
+    }
+    if (!only) *why = "no key of the issuer fits " + std::string(jose::alg_name(alg));
+    return only;
+  }
+  for (const auto& k : keys) {
+    if (k.kid != kid) continue;
+    if (k.fits(alg)) return &k;
+    *why = "key \"" + kid + "\" does not fit " + std::string(jose::alg_name(alg));
+    return nullptr;
+  }
+  *why = "unknown key id";
+  return nullptr;
+}
+
+class IdentityOidc final : public sdk::IdentityPlugin {
+ public:
+  explicit IdentityOidc(const sdk::CreateContext& ctx) : IdentityPlugin(ctx) {
+    json::object settings = parse_object(ctx.settings);
+    for (const auto& entry : settings.at("issuers").as_array()) {
+      auto issuer = std::make_shared<Issuer>();
+      issuer->config = read_issuer(entry.as_object(), ctx.environment);
+      if (!issuers_.emplace(issuer->config.issuer, issuer).second)
+        throw sdk::Error(BL_INVALID_ARGUMENT, "issuer '" + issuer->config.issuer + "' is configured twice");
+    }
+    // Fetch every issuer's keys now, so the first token does not wait for them.
+    for (auto& [name, issuer] : issuers_) {
+      {
+        std::lock_guard lock(issuer->mutex);
+        mark_fetching(*issuer);
+      }
+      begin_fetch(issuer);
+    }
+    host().log(BL_LOG_INFO, "identity-oidc ready: " + std::to_string(issuers_.size()) + " issuer(s)");
+  }
+
+  ~IdentityOidc() override {
+    // Callbacks still in flight hold weak references only; waiters are completed by their
+    // Call's destructor (BL_INTERNAL) if the host has not already answered them.
+    alive_.reset();
+  }
+
+  void validate_token(sdk::Call call) override {
+    json::object body = parse_object(call.body());
+    auto token = std::make_shared<std::string>(required_string(body, "token", 65536));
+    std::string scheme = optional_string(body, "scheme", 16);
+    if (scheme.empty()) scheme = "Bearer";
+    if (scheme != "Bearer" && scheme != "DPoP") throw sdk::Error(BL_INVALID_ARGUMENT, "scheme must be Bearer or DPoP");
+    json::object dpop;
+    if (auto it = body.find("dpop"); it != body.end() && it->value().is_object()) dpop = it->value().as_object();
+
+    auto [issuer, jws] = open(*token);
+    const IssuerConfig& config = issuer->config;
+    const std::string& typ = jws->typ;
+    if (std::none_of(config.access_token_types.begin(), config.access_token_types.end(),
+                     [&](const std::string& t) { return equal_ignoring_case(t, typ); }))
+      refuse("not an access token (typ \"" + typ.substr(0, 32) + "\")");
+    jose::Alg alg = allowed_alg(config, jws->alg);
+
+    with_key(issuer, jws->kid, alg,
+             [this, call, issuer, jws, alg, token, scheme, dpop](const jose::Jwk* key, bl_status status,
+                                                                 const std::string& why) mutable {
+               answer(call, [&] {
+                 if (!key) throw sdk::Error(status, why);
+                 if (!jose::verify(*jws, alg, *key)) refuse("bad signature");
+                 return access_result(issuer->config, jws->payload, *token, scheme, dpop);
+               });
+             });
+  }
+
+  void validate_logout(sdk::Call call) override {
+    json::object body = parse_object(call.body());
+    std::string token = required_string(body, "logout_token", 65536);
+    auto [issuer, jws] = open(token);
+    if (!equal_ignoring_case(jws->typ, "logout+jwt") && !equal_ignoring_case(jws->typ, "application/logout+jwt"))
+      refuse("not a logout token (typ \"" + jws->typ.substr(0, 32) + "\")");
+    jose::Alg alg = allowed_alg(issuer->config, jws->alg);
+    with_key(issuer, jws->kid, alg,
+             [this, call, issuer, jws, alg](const jose::Jwk* key, bl_status status, const std::string& why) mutable {
+               answer(call, [&] {
+                 if (!key) throw sdk::Error(status, why);
+                 if (!jose::verify(*jws, alg, *key)) refuse("bad signature");
+                 return logout_result(issuer->config, jws->payload);
+               });
+             });
+  }
+
+ private:
+  static bool equal_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  }
+
+  static std::vector<std::string> strings(const json::object& o, std::string_view key) {
+    return string_list(o, key, 64);
+  }
+
+  IssuerConfig read_issuer(const json::object& o, std::string_view environment) {
+    IssuerConfig c;
+    c.issuer = required_string(o, "issuer", 512);
+    c.jwks_uri = optional_string(o, "jwks_uri", 2048);
+    c.discovery_url = optional_string(o, "discovery_url", 2048);
+    if (c.jwks_uri.empty() && c.discovery_url.empty()) {
+      std::string base = c.issuer;
+      if (!base.empty() && base.back() == '/') base.pop_back();
+      c.discovery_url = base + "/.well-known/openid-configuration";
+    }
+    if (!c.jwks_uri.empty()) c.discovery_url.clear();
+    if (environment == "production") {
+      for (const std::string* url : {&c.issuer, &c.jwks_uri, &c.discovery_url})
+        if (!url->empty() && url->rfind("https://", 0) != 0)
+          throw sdk::Error(BL_FAILED_PRECONDITION, "issuer '" + c.issuer + "': " + *url +
+                                                       " is not https (production fetches keys over TLS only)");
+    }
+    c.audiences = strings(o, "audiences");
+    c.client_ids = strings(o, "client_ids");
+    if (c.audiences.empty()) throw sdk::Error(BL_INVALID_ARGUMENT, "issuer '" + c.issuer + "': audiences is required");
+    for (const auto& name : strings(o, "algorithms")) {
+      auto alg = jose::alg_from_name(name);
+      if (!alg) throw sdk::Error(BL_INVALID_ARGUMENT, "issuer '" + c.issuer + "': algorithm " + name + " is not allowed");
+      c.algorithms.push_back(*alg);
+    }
+    if (c.algorithms.empty()) c.algorithms = jose::all_algs();
+    c.access_token_types = strings(o, "access_token_types");
+    if (c.access_token_types.empty()) c.access_token_types = {"at+jwt", "application/at+jwt"};
+    std::string roles = optional_string(o, "roles_claim", 128);
+    if (roles.empty()) roles = "roles";
+    for (std::size_t start = 0;;) {
+      std::size_t dot = roles.find('.', start);
+      c.roles_claim.push_back(roles.substr(start, dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    c.claims = strings(o, "claims");
+    c.clock_skew_s = optional_integer(o, "clock_skew_s", 60, 0, 300);
+    c.logout_max_age_s = optional_integer(o, "logout_token_max_age_s", 300, 10, 3600);
+    c.dpop_max_age_s = optional_integer(o, "dpop_proof_max_age_s", 60, 5, 600);
+    c.jwks_cache = std::chrono::seconds(optional_integer(o, "jwks_cache_s", 600, 10, 86400));
+    c.jwks_refetch_interval = std::chrono::seconds(optional_integer(o, "jwks_refetch_interval_s", 60, 1, 3600));
+    c.max_token_bytes = static_cast<std::size_t>(optional_integer(o, "max_token_bytes", 8192, 1024, 65536));
+    return c;
+  }
+
+  // Parses a token far enough to pick its issuer; refuses what no issuer could accept.
+  std::pair<std::shared_ptr<Issuer>, std::shared_ptr<jose::Jws>> open(const std::string& token) {
+    std::size_t cap = 0;
+    for (const auto& [name, issuer] : issuers_) cap = std::max(cap, issuer->config.max_token_bytes);
+    auto jws = std::make_shared<jose::Jws>();
+    try {
+      *jws = jose::parse_jws(token, cap);
+    } catch (const jose::JoseError& e) {
+      refuse(e.what());
+    }
+    std::string iss = short_string(jws->payload, "iss", 512);
+    auto it = issuers_.find(iss);
+    if (iss.empty() || it == issuers_.end()) refuse("unknown issuer");
+    if (token.size() > it->second->config.max_token_bytes) refuse("token too large for its issuer");
+    return {it->second, jws};
+  }
+
+  static jose::Alg allowed_alg(const IssuerConfig& config, const std::string& name) {
+    auto alg = jose::alg_from_name(name);
+    if (!alg || std::find(config.algorithms.begin(), config.algorithms.end(), *alg) == config.algorithms.end())
+      refuse("algorithm \"" + name.substr(0, 16) + "\" not allowed for this issuer");
+    return *alg;
+  }
+
+  // Checks shared by access and logout tokens: the time window and the audience.
+  static void check_times(const IssuerConfig& c, const json::object& claims, std::int64_t now, bool exp_required) {
+    std::int64_t exp = date(claims, "exp", exp_required);
+    if (exp >= 0 && now > exp + c.clock_skew_s) refuse("expired");
+    std::int64_t nbf = date(claims, "nbf", false);
+    if (nbf >= 0 && nbf > now + c.clock_skew_s) refuse("not valid yet (nbf)");
+    std::int64_t iat = date(claims, "iat", false);
+    if (iat >= 0 && iat > now + c.clock_skew_s) refuse("issued in the future (iat)");
+  }
+
+  std::string access_result(const IssuerConfig& c, const json::object& claims, const std::string& token,
+                            const std::string& scheme, const json::object& dpop) {
+    std::int64_t now = now_s();
+    check_times(c, claims, now, /*exp_required=*/true);
+    if (!audience_matches(claims, c.audiences)) refuse("wrong audience");
+    std::string subject = short_string(claims, "sub");
+    if (subject.empty()) refuse("no subject (sub)");
+    std::string client = short_string(claims, "azp");
+    if (client.empty()) client = short_string(claims, "client_id");
+    if (!client.empty() && !c.client_ids.empty() &&
+        std::find(c.client_ids.begin(), c.client_ids.end(), client) == c.client_ids.end())
+      refuse("token issued to an unknown client (azp)");
+
+    json::object result{{"subject", subject}, {"issuer", c.issuer}, {"expires_at", date(claims, "exp", true)}};
+    if (!client.empty()) result["client_id"] = client;
+    if (auto sid = short_string(claims, "sid"); !sid.empty()) result["session_id"] = sid;
+    if (auto jti = short_string(claims, "jti"); !jti.empty()) result["token_id"] = jti;
+    if (std::int64_t iat = date(claims, "iat", false); iat >= 0) result["issued_at"] = iat;
+    if (std::int64_t auth_time = date(claims, "auth_time", false); auth_time >= 0) result["auth_time"] = auth_time;
+    if (auto acr = short_string(claims, "acr"); !acr.empty()) result["acr"] = acr;
+    result["amr"] = string_claim_list(claims, {"amr"});
+    result["roles"] = string_claim_list(claims, c.roles_claim);
+    json::object passed;
+    for (const auto& name : c.claims) {
+      auto it = claims.find(name);
+      if (it == claims.end()) continue;
+      // Plain values only, bounded: what a policy condition can compare.
+      const json::value& v = it->value();
+      if ((v.is_string() && v.as_string().size() <= 256) || v.is_bool() || v.is_int64()) passed[name] = v;
+      else if (v.is_array()) passed[name] = string_claim_list(claims, {name});
+    }
+    result["claims"] = std::move(passed);
+
+    std::string jkt;
+    if (auto cnf = claims.find("cnf"); cnf != claims.end()) {
+      if (!cnf->value().is_object()) refuse("malformed cnf claim");
+      jkt = short_string(cnf->value().as_object(), "jkt", 128);
+      // A confirmation we cannot check (mTLS x5t#S256, a raw jwk) is refused rather than ignored.
+      if (jkt.empty()) refuse("the token is bound to a key by a method this host does not check");
+    }
+    if (!jkt.empty() && scheme != "DPoP") refuse("a DPoP-bound token presented as a bearer token");
+    if (jkt.empty() && scheme == "DPoP") refuse("DPoP scheme with a token that is not DPoP-bound");
+    if (!jkt.empty()) {
+      check_dpop_proof(c, dpop, token, jkt, now);
+      result["confirmation"] = json::object{{"jkt", jkt}, {"method", "dpop"}};
+    }
+    return json::serialize(result);
+  }
+
+  // A list of strings at a claim path: an array (non-strings skipped) or a space-separated string.
+  static json::array string_claim_list(const json::object& claims, const std::vector<std::string>& path) {
+    const json::value* v = nullptr;
+    const json::object* at = &claims;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      auto it = at->find(path[i]);
+      if (it == at->end()) return {};
+      v = &it->value();
+      if (i + 1 < path.size()) {
+        if (!v->is_object()) return {};
+        at = &v->as_object();
+      }
+    }
+    json::array out;
+    auto add = [&](std::string_view s) {
+      if (!s.empty() && s.size() <= 64 && out.size() < 64) out.push_back(json::string(s));
+    };
+    if (v && v->is_array()) {
+      for (const auto& item : v->as_array())
+        if (item.is_string()) add(item.as_string());
+    } else if (v && v->is_string()) {
+      std::string_view s = v->as_string();
+      for (std::size_t start = 0; start <= s.size();) {
+        std::size_t space = std::min(s.find(' ', start), s.size());
+        add(s.substr(start, space - start));
+        start = space + 1;
+      }
+    }
+    return out;
+  }
+
+  // RFC 9449 4.3: the proof's checks, in the order that keeps the replay cache clean (a proof's
+  // jti is remembered only once everything else about it holds).
+  void check_dpop_proof(const IssuerConfig& c, const json::object& dpop, const std::string& token,
+                        const std::string& jkt, std::int64_t now) {
+    std::string proof = optional_string(dpop, "proof", kMaxProofBytes);
+    std::string method = optional_string(dpop, "method", 16);
+    std::string url = optional_string(dpop, "url", 4096);
+    if (proof.empty() || method.empty() || url.empty()) refuse("DPoP proof missing");
+    jose::Jws jws;
+    try {
+      jws = jose::parse_jws(proof, kMaxProofBytes);
+    } catch (const jose::JoseError& e) {
+      refuse(std::string("DPoP proof: ") + e.what());
+    }
+    if (!equal_ignoring_case(jws.typ, "dpop+jwt")) refuse("DPoP proof: typ is not dpop+jwt");
+    auto alg = jose::alg_from_name(jws.alg);
+    if (!alg) refuse("DPoP proof: algorithm not allowed");
+    auto header_jwk = jws.header.find("jwk");
+    if (header_jwk == jws.header.end() || !header_jwk->value().is_object()) refuse("DPoP proof: no jwk");
+    jose::Jwk key;
+    try {
+      key = jose::parse_jwk(header_jwk->value().as_object());
+    } catch (const jose::JoseError& e) {
+      refuse(std::string("DPoP proof: ") + e.what());
+    }
+    if (key.has_private) refuse("DPoP proof: the jwk carries a private key");
+    if (!jose::verify(jws, *alg, key)) refuse("DPoP proof: bad signature");
+    if (key.thumbprint != jkt) refuse("DPoP proof: signed by a key other than the token's (cnf.jkt)");
+    const json::object& p = jws.payload;
+    if (short_string(p, "htm", 16) != method) refuse("DPoP proof: for another method (htm)");
+    if (without_query(short_string(p, "htu", 4096)) != without_query(url)) refuse("DPoP proof: for another URL (htu)");
+    std::int64_t iat = date(p, "iat", true);
+    if (iat > now + c.clock_skew_s || iat < now - c.dpop_max_age_s - c.clock_skew_s) refuse("DPoP proof: stale or future iat");
+    if (short_string(p, "ath", 128) != jose::sha256_b64url(token)) refuse("DPoP proof: for another token (ath)");
+    std::string jti = short_string(p, "jti", 255);
+    if (jti.empty()) refuse("DPoP proof: no jti");
+    if (!dpop_seen_.first_use(jkt + "|" + jti, iat + c.dpop_max_age_s + 2 * c.clock_skew_s, now))
+      refuse("DPoP proof replayed (jti)");
+  }
+
+  // OpenID Connect Back-Channel Logout 1.0, 2.6.
+  std::string logout_result(const IssuerConfig& c, const json::object& claims) {
+    std::int64_t now = now_s();
+    check_times(c, claims, now, /*exp_required=*/false);
+    const std::vector<std::string>& audiences = c.client_ids.empty() ? c.audiences : c.client_ids;
+    if (!audience_matches(claims, audiences)) refuse("wrong audience");
+    std::int64_t iat = date(claims, "iat", true);
+    if (iat < now - c.logout_max_age_s - c.clock_skew_s) refuse("logout token too old (iat)");
+    auto events = claims.find("events");
+    if (events == claims.end() || !events->value().is_object() ||
+        !events->value().as_object().contains(kBackchannelLogoutEvent) ||
+        !events->value().as_object().at(kBackchannelLogoutEvent).is_object())
+      refuse("no back-channel logout event (events)");
+    if (claims.contains("nonce")) refuse("a logout token must not carry a nonce");
+    std::string sid = short_string(claims, "sid"), sub = short_string(claims, "sub");
+    if (sid.empty() && sub.empty()) refuse("logout token names neither sid nor sub");
+    std::string jti = short_string(claims, "jti");
+    if (jti.empty()) refuse("logout token has no jti");
+    if (!logout_seen_.first_use(c.issuer + "|" + jti, iat + c.logout_max_age_s + 2 * c.clock_skew_s + 10, now))
+      refuse("logout token replayed (jti)");
+    json::object result{{"issuer", c.issuer}, {"token_id", jti}};
+    if (!sub.empty()) result["subject"] = sub;
+    if (!sid.empty()) result["session_id"] = sid;
+    return json::serialize(result);
+  }
+
+  // ---- keys ----
+
+  // Runs `next` with the issuer's key for (kid, alg): now when it is cached, else after a fetch
+  // (one at a time per issuer, refetches on an unknown kid at most once per interval).
+  void with_key(const std::shared_ptr<Issuer>& issuer, const std::string& kid, jose::Alg alg, Issuer::Continuation next) {
+    enum class Then { answer_from_cache, wait, fail } then = Then::answer_from_cache;
+    std::shared_ptr<const std::vector<jose::Jwk>> keys;
+    bl_status status = BL_UNAUTHENTICATED;
+    std::string why;
+    bool fetch = false;
+    {
+      std::lock_guard lock(issuer->mutex);
+      keys = issuer->keys;
+      Clock::time_point now = Clock::now();
+      const jose::Jwk* key = keys ? find_key(*keys, kid, alg, &why) : nullptr;
+      bool unknown_kid = keys && !key && why == "unknown key id";
+      if (key || (keys && !unknown_kid)) {
+        // Answered from the cache; a stale cache is refreshed in the background.
+        fetch = !issuer->fetching && now - issuer->fetched_at >= issuer->config.jwks_cache;
+      } else if (issuer->fetching ||
+                 (!keys && (!issuer->attempted || now - issuer->last_attempt >= issuer->config.jwks_refetch_interval)) ||
+                 (unknown_kid && (!issuer->kid_refetched ||
+                                  now - issuer->last_kid_refetch >= issuer->config.jwks_refetch_interval))) {
+        // Keys never fetched (retried at most once per interval after a failure), or a kid we do
+        // not know: one refetch per interval, counted apart from the scheduled refreshes so that
+        // a rotation right after a refresh is still picked up.
+        if (issuer->waiters.size() >= kMaxWaiters) {
+          then = Then::fail, status = BL_UNAVAILABLE, why = "too many tokens waiting for the provider's keys";
+        } else {
+          then = Then::wait;
+          issuer->waiters.push_back({kid, alg, std::move(next)});
+          fetch = !issuer->fetching;
+          if (fetch && unknown_kid) issuer->kid_refetched = true, issuer->last_kid_refetch = now;
+        }
+      } else if (!keys) {
+        then = Then::fail, status = BL_UNAVAILABLE, why = "the provider's keys cannot be fetched: " + issuer->last_error;
+      } else {
+        // Fail closed while throttled: random kids must not turn into requests to the IdP.
+        then = Then::fail, why = "unknown key id (key refresh throttled)";
+      }
+      if (fetch) mark_fetching(*issuer);
+    }
+    // Outside the lock: a fetch the host refuses at once ends (and answers waiters) on this thread.
+    if (fetch) begin_fetch(issuer);
+    if (then == Then::answer_from_cache) next(find_key(*keys, kid, alg, &why), BL_UNAUTHENTICATED, why);
+    else if (then == Then::fail) next(nullptr, status, why);
+  }
+
+  static void mark_fetching(Issuer& issuer) {  // with issuer.mutex held
+    issuer.fetching = true;
+    issuer.attempted = true;
+    issuer.last_attempt = Clock::now();
+  }
+
+  // Discovery (when configured), then the JWKS. Called without issuer->mutex, after mark_fetching.
+  void begin_fetch(const std::shared_ptr<Issuer>& issuer) {
+    if (issuer->config.discovery_url.empty()) return fetch_jwks(issuer, issuer->config.jwks_uri);
+    get(issuer, issuer->config.discovery_url, [this](const std::shared_ptr<Issuer>& i, std::string body) {
+      json::error_code ec;
+      json::value doc = json::parse(body, ec);
+      if (ec || !doc.is_object()) return finish_fetch(i, nullptr, "discovery document is not a JSON object");
+      const json::object& d = doc.as_object();
+      // OpenID Connect Discovery 4.3: the document must name exactly the issuer we asked for.
+      auto issuer_member = d.find("issuer");
+      if (issuer_member == d.end() || !issuer_member->value().is_string() ||
+          issuer_member->value().as_string() != i->config.issuer)
+        return finish_fetch(i, nullptr, "discovery document names another issuer");
+      auto jwks = d.find("jwks_uri");
+      if (jwks == d.end() || !jwks->value().is_string() || jwks->value().as_string().size() > 2048)
+        return finish_fetch(i, nullptr, "discovery document has no jwks_uri");
+      fetch_jwks(i, std::string(jwks->value().as_string()));
+    });
+  }
+
+  void fetch_jwks(const std::shared_ptr<Issuer>& issuer, const std::string& uri) {
+    get(issuer, uri, [this](const std::shared_ptr<Issuer>& i, std::string body) {
+      jose::JwkSet set;
+      try {
+        set = jose::parse_jwks(body);
+      } catch (const jose::JoseError& e) {
+        return finish_fetch(i, nullptr, std::string("JWKS: ") + e.what());
+      }
+      for (const auto& skipped : set.skipped)
+        host().log(BL_LOG_WARN, "identity-oidc: issuer " + i->config.issuer + ": key skipped: " + skipped);
+      finish_fetch(i, std::make_shared<const std::vector<jose::Jwk>>(std::move(set.keys)), "", std::move(set.skipped));
+    });
+  }
+
+  // GET `url`; on a 200 with a body of bounded size runs `then`, else ends the fetch with the error.
+  // Never called with issuer->mutex held: a request the host refuses at once ends the fetch here.
+  void get(const std::shared_ptr<Issuer>& issuer, const std::string& url,
+           std::function<void(const std::shared_ptr<Issuer>&, std::string)> then) {
+    std::weak_ptr<Issuer> weak = issuer;
+    std::weak_ptr<bool> alive = alive_;
+    bl_status status = host().http(
+        "GET", url, {{"Accept", "application/json"}}, "",
+        [this, weak, alive, url, then](sdk::Host::HttpResult r) {
+          auto i = weak.lock();
+          if (!i || alive.expired()) return;
+          if (r.status != BL_OK) return finish_fetch(i, nullptr, url + ": " + r.message);
+          if (r.http_status != 200) return finish_fetch(i, nullptr, url + ": HTTP " + std::to_string(r.http_status));
+          if (r.body.size() > kMaxJwksBytes) return finish_fetch(i, nullptr, url + ": document too large");
+          then(i, std::move(r.body));
+        },
+        10000);
+    if (status != BL_OK)
+      finish_fetch(issuer, nullptr, url + ": refused by the host (outbound HTTP policy or shutdown), status " +
+                                        std::to_string(status));
+  }
+
+  void finish_fetch(const std::shared_ptr<Issuer>& issuer, std::shared_ptr<const std::vector<jose::Jwk>> keys,
+                    const std::string& error, std::vector<std::string> skipped = {}) {
+    std::vector<Issuer::Waiter> waiters;
+    std::shared_ptr<const std::vector<jose::Jwk>> current;
+    bool changed = false;
+    {
+      std::lock_guard lock(issuer->mutex);
+      issuer->fetching = false;
+      if (keys) {
+        changed = !issuer->keys || kid_list(*issuer->keys) != kid_list(*keys);
+        issuer->keys = keys;
+        issuer->fetched_at = Clock::now();
+        issuer->last_error.clear();
+      } else {
+        issuer->last_error = error;
+      }
+      current = issuer->keys;
+      waiters.swap(issuer->waiters);
+    }
+    if (!keys) host().log(BL_LOG_WARN, "identity-oidc: issuer " + issuer->config.issuer + ": key fetch failed: " + error);
+    if (changed) audit_keys(issuer->config.issuer, *keys, skipped);
+    for (auto& w : waiters) {
+      if (!current) {
+        w.next(nullptr, BL_UNAVAILABLE, "the provider's keys cannot be fetched: " + error);
+        continue;
+      }
+      std::string why;
+      const jose::Jwk* key = find_key(*current, w.kid, w.alg, &why);
+      w.next(key, BL_UNAUTHENTICATED, why);
+    }
+  }
+
+  static json::array kid_list(const std::vector<jose::Jwk>& keys) {
+    json::array kids;
+    for (const auto& k : keys) kids.push_back(json::string(k.kid.empty() ? k.thumbprint : k.kid));
+    return kids;
+  }
+
+  void audit_keys(const std::string& issuer, const std::vector<jose::Jwk>& keys, const std::vector<std::string>& skipped) {
+    json::array skipped_list;
+    for (const auto& s : skipped) skipped_list.push_back(json::string(s));
+    json::object entry{{"action", "identity.keys.updated"},
+                       {"outcome", "success"},
+                       {"actor", json::object{{"principal", "plugin:identity-oidc"}}},
+                       {"resource", json::object{{"type", "jwks"}, {"id", issuer}}},
+                       {"kids", kid_list(keys)},
+                       {"skipped", std::move(skipped_list)}};
+    host().audit(json::serialize(entry));
+    host().log(BL_LOG_INFO, "identity-oidc: issuer " + issuer + ": " + std::to_string(keys.size()) + " signing key(s)");
+  }
+
+  std::map<std::string, std::shared_ptr<Issuer>> issuers_;
+  ReplayCache dpop_seen_, logout_seen_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace
+
+BRANCHLINE_PLUGIN(IdentityOidc)
