@@ -1,0 +1,174 @@
+// identity-oidc against the real npm oidc-provider (tests/peers/oidc-provider.mjs), over HTTPS on
+// loopback: discovery and JWKS, tokens from a whole authorization-code + PKCE login at both
+// levels of assurance, a DPoP-bound token, the provider's key rotation, and back-channel logout
+// tokens sent by the provider itself to a receiver that hands them to the plugin.
+#include "../unit/plugins/reference_fixture.hpp"
+
+#include "../../plugins/common/jose.hpp"
+#include "../support/oidc_peer.hpp"
+#include "api/http_server.hpp"
+#include "api/tls_context.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
+#include <condition_variable>
+
+namespace branchline::test {
+namespace {
+
+namespace json = boost::json;
+namespace jose = plugins::jose;
+
+constexpr const char* kLoa1 = "urn:branchline:loa:1";
+constexpr const char* kLoa2 = "urn:branchline:loa:2";
+
+class OidcProvider : public ReferencePlugin {
+ protected:
+  void SetUp() override {
+    ReferencePlugin::SetUp();
+    tls_ = api::ensure_development_certificate(data_dir_ / "tls");
+    // The receiver of back-channel logout: what branchlined's endpoint does, minus the sessions.
+    api::Router router;
+    router.add("POST", "/bcl", [this](const api::HttpRequest& request, api::Respond respond) {
+      std::string token;
+      std::string_view body = request.body;
+      if (body.rfind("logout_token=", 0) == 0) token = std::string(body.substr(13, body.find('&') - 13));
+      instance_->call(&bl_identity_api::validate_logout, json::serialize(json::object{{"logout_token", token}}), "{}",
+                      std::chrono::milliseconds(5000), io_.get_executor(), [this, respond](host::CallResult r) {
+                        {
+                          std::lock_guard lock(mutex_);
+                          logouts_.push_back(r);
+                        }
+                        logout_arrived_.notify_all();
+                        respond(r.status == BL_OK ? api::HttpResponse::json(200, json::object{})
+                                                  : api::HttpResponse::problem(400, r.message));
+                      });
+    });
+    api::ServerOptions options;
+    options.port = 0;
+    receiver_ = std::make_unique<api::HttpServer>(io_, options, std::make_shared<api::TlsContextHolder>(tls_), std::move(router));
+    receiver_->start();
+    peer_ = std::make_unique<OidcPeer>(data_dir_ / "idp", tls_.cert_file, tls_.key_file,
+                                       "https://127.0.0.1:" + std::to_string(receiver_->port()) + "/bcl");
+    auto library = host::PluginLibrary::load(std::filesystem::path(REFERENCE_PLUGIN_DIR) / "identity-oidc.so",
+                                             BL_KIND_IDENTITY);
+    host::InstanceConfig config;
+    config.id = "oidc-1";
+    config.settings = json::parse(R"({"issuers":[{"issuer":")" + peer_->issuer() +
+                                  R"(","audiences":["branchline-api"],"client_ids":["advisor-console"],)"
+                                  R"("claims":["region","branch"],"jwks_refetch_interval_s":5}]})");
+    config.http.ca_file = tls_.cert_file.string();
+    instance_ = host::PluginInstance::create(library, std::move(config), env_);
+  }
+  void TearDown() override {
+    peer_.reset();
+    receiver_->shutdown(std::chrono::milliseconds(500));
+    instance_.reset();
+    ReferencePlugin::TearDown();
+  }
+
+  host::CallResult validate(const std::string& token, const json::object& extra = {}) {
+    json::object body{{"token", token}};
+    for (const auto& m : extra) body[m.key()] = m.value();
+    return call(*instance_, &bl_identity_api::validate_token, json::serialize(body));
+  }
+
+  api::TlsSettings tls_;
+  std::unique_ptr<api::HttpServer> receiver_;
+  std::unique_ptr<OidcPeer> peer_;
+  std::unique_ptr<host::PluginInstance> instance_;
+  std::mutex mutex_;
+  std::condition_variable logout_arrived_;
+  std::vector<host::CallResult> logouts_;
+};
+
+TEST_F(OidcProvider, ALoginAtEachLevelGivesAnAccessTokenThePluginAccepts) {
+  for (const char* level : {kLoa1, kLoa2}) {
+    SCOPED_TRACE(level);
+    json::object tokens = peer_->login("advisor-1", level);
+    EXPECT_EQ(tokens.at("token_type"), "Bearer");
+    host::CallResult r = validate(std::string(tokens.at("access_token").as_string()));
+    ASSERT_EQ(r.status, BL_OK) << r.message;
+    json::object p = json::parse(r.result).as_object();
+    EXPECT_EQ(p.at("issuer"), json::value(peer_->issuer()));
+    EXPECT_EQ(p.at("subject"), "advisor-1");
+    EXPECT_EQ(p.at("roles"), (json::array{"advisor"}));
+    EXPECT_EQ(p.at("acr"), level);
+    EXPECT_EQ(p.at("amr"), (std::string_view(level) == kLoa2 ? json::array{"pwd", "otp"} : json::array{"pwd"}));
+    EXPECT_TRUE(p.at("auth_time").is_int64());
+    EXPECT_FALSE(p.at("session_id").as_string().empty());
+    EXPECT_EQ(p.at("client_id"), "advisor-console");
+    EXPECT_EQ(p.at("claims"), (json::object{{"region", "north"}, {"branch", "b-12"}}));
+    // The ID token is not an access token, whatever its signature.
+    EXPECT_EQ(validate(std::string(tokens.at("id_token").as_string())).status, BL_UNAUTHENTICATED);
+  }
+}
+
+TEST_F(OidcProvider, ADpopBoundTokenWorksOnlyWithAProofOfItsKey) {
+  std::shared_ptr<EVP_PKEY> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), EVP_PKEY_free);
+  json::object jwk = jose::public_jwk(key.get());
+  BIGNUM* d = nullptr;
+  ASSERT_EQ(EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+  std::string d_bytes(32, '\0');
+  BN_bn2binpad(d, reinterpret_cast<unsigned char*>(d_bytes.data()), 32);
+  BN_free(d);
+  json::object private_jwk = jwk;
+  private_jwk["d"] = jose::base64url_encode(d_bytes);
+
+  json::object tokens = peer_->login("advisor-1", kLoa1, private_jwk);
+  ASSERT_EQ(tokens.at("token_type"), "DPoP");
+  std::string token(tokens.at("access_token").as_string());
+  EXPECT_EQ(validate(token).status, BL_UNAUTHENTICATED);  // presented as a bearer token
+
+  const std::string url = "https://127.0.0.1:8443/api/v1/me";
+  json::object header{{"alg", "ES256"}, {"typ", "dpop+jwt"}, {"jwk", jwk}};
+  json::object claims{{"htm", "GET"}, {"htu", url}, {"iat", std::time(nullptr)}, {"jti", "proof-1"},
+                      {"ath", jose::sha256_b64url(token)}};
+  std::string proof = jose::sign(header, claims, key.get(), jose::Alg::ES256);
+  host::CallResult r = validate(token, {{"scheme", "DPoP"},
+                                        {"dpop", json::object{{"proof", proof}, {"method", "GET"}, {"url", url}}}});
+  ASSERT_EQ(r.status, BL_OK) << r.message;
+  EXPECT_EQ(json::parse(r.result).at("confirmation").at("jkt"), json::value(jose::sha256_b64url(json::serialize(jwk))));
+}
+
+TEST_F(OidcProvider, AfterTheProviderRotatesItsKeyNewAndOldTokensAreAccepted) {
+  std::string before(peer_->login("advisor-1").at("access_token").as_string());
+  ASSERT_EQ(validate(before).status, BL_OK);
+  std::string kid = peer_->rotate();
+  std::string after(peer_->login("advisor-1").at("access_token").as_string());
+  EXPECT_EQ(jose::parse_jws(after, 8192).kid, kid);  // signed with the new key
+  host::CallResult r = validate(after);              // an unknown kid: one refetch
+  EXPECT_EQ(r.status, BL_OK) << r.message;
+  EXPECT_EQ(validate(before).status, BL_OK);  // the old key is still published
+}
+
+TEST_F(OidcProvider, TheProvidersBackChannelLogoutNamesTheSessionOfTheAccessToken) {
+  json::object tokens = peer_->login("advisor-1", kLoa2);
+  host::CallResult access = validate(std::string(tokens.at("access_token").as_string()));
+  ASSERT_EQ(access.status, BL_OK) << access.message;
+  std::string sid(json::parse(access.result).at("session_id").as_string());
+
+  auto started = std::chrono::steady_clock::now();
+  peer_->logout(std::string(tokens.at("browser").as_string()));
+  std::unique_lock lock(mutex_);
+  ASSERT_TRUE(logout_arrived_.wait_for(lock, std::chrono::seconds(10), [&] { return !logouts_.empty(); }));
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  host::CallResult logout = logouts_.front();
+  lock.unlock();
+  ASSERT_EQ(logout.status, BL_OK) << logout.message;
+  json::object named = json::parse(logout.result).as_object();
+  EXPECT_EQ(named.at("issuer"), json::value(peer_->issuer()));
+  EXPECT_EQ(named.at("session_id"), json::value(sid));
+  EXPECT_EQ(named.at("subject"), "advisor-1");
+  // The provider saw its delivery accepted.
+  for (int i = 0; i < 50 && peer_->events().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  json::array events = peer_->events();
+  ASSERT_EQ(events.size(), 1u) << json::serialize(events);
+  EXPECT_EQ(events[0].at("event"), "backchannel.success");
+  std::cout << "logout delivered " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+            << " ms after the user confirmed it\n";
+}
+
+}  // namespace
+}  // namespace branchline::test
