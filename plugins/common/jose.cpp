@@ -408,8 +408,14 @@ bool verify(const Jws& jws, Alg alg, const Jwk& key) {
 
 std::string sign(const json::object& header, const json::object& payload, EVP_PKEY* private_key, Alg alg) {
   const AlgInfo& a = info(alg);
-  const char* type = a.kty == "OKP" ? "ED25519" : a.kty == "EC" ? "EC" : "RSA";
-  if (!private_key || !EVP_PKEY_is_a(private_key, type)) throw JoseError("the key does not fit " + std::string(a.name));
+  // The key must fit the algorithm exactly as a verifier would require (type and curve), and the
+  // header must name that algorithm: no mislabelled signatures.
+  json::object pub = private_key ? public_jwk(private_key) : json::object();
+  auto member = [&](const char* name) { return pub.contains(name) ? std::string_view(pub.at(name).as_string()) : ""; };
+  if (!private_key || member("kty") != a.kty || member("crv") != a.crv)
+    throw JoseError("the key does not fit " + std::string(a.name));
+  if (auto named = header.find("alg"); named == header.end() || !named->value().is_string() || named->value().as_string() != a.name)
+    throw JoseError("the header's alg is not " + std::string(a.name));
   std::string input = base64url_encode(json::serialize(header)) + "." + base64url_encode(json::serialize(payload));
   MdCtx md(EVP_MD_CTX_new());
   std::size_t length = 0;
@@ -475,7 +481,8 @@ std::optional<std::int64_t> numeric_date(const json::object& claims, std::string
 std::string sha256_b64url(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr);
+  if (EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr) != 1 || n != 32)
+    throw JoseError("SHA-256 failed");
   return base64url_encode(std::string_view(reinterpret_cast<char*>(digest), n));
 }
 

@@ -108,9 +108,12 @@ class ReplayCache {
     }
     if (seen_.count(id)) return false;
     if (seen_.size() >= kMaxReplayEntries) throw sdk::Error(BL_UNAVAILABLE, "replay cache full");
-    seen_.emplace(id, expires);
-    // Expiries arrive nearly in order; an out-of-order one only lives a little longer than asked.
-    order_.emplace_back(std::max(expires, order_.empty() ? expires : order_.back().first), id);
+    // The queue stays in expiry order: an id that would expire before the last one queued is
+    // kept as long as that one (a little longer than asked), and both places hold that expiry,
+    // so the sweep above always finds and erases it.
+    std::int64_t kept_until = order_.empty() ? expires : std::max(expires, order_.back().first);
+    seen_.emplace(id, kept_until);
+    order_.emplace_back(kept_until, id);
     return true;
   }
 
@@ -136,6 +139,7 @@ struct IssuerConfig {
   std::chrono::seconds jwks_cache{600};
   std::chrono::seconds jwks_refetch_interval{60};
   std::size_t max_token_bytes = 8192;
+  bool https_only = false;  // production: discovered URLs too
 };
 
 // One issuer's keys and their fetching. Shared with in-flight HTTP callbacks (weakly).
@@ -207,9 +211,17 @@ class IdentityOidc final : public sdk::IdentityPlugin {
   }
 
   ~IdentityOidc() override {
-    // Callbacks still in flight hold weak references only; waiters are completed by their
-    // Call's destructor (BL_INTERNAL) if the host has not already answered them.
+    // HTTP callbacks hold weak references, and the host answers or cancels every outstanding
+    // request before it destroys an instance (abi.h), so none runs after this. Waiters hold their
+    // issuer (a cycle): drop them, which completes each Call (BL_INTERNAL) unless already answered.
     alive_.reset();
+    for (auto& [name, issuer] : issuers_) {
+      std::vector<Issuer::Waiter> waiters;
+      {
+        std::lock_guard lock(issuer->mutex);
+        waiters.swap(issuer->waiters);
+      }
+    }
   }
 
   void validate_token(sdk::Call call) override {
@@ -279,7 +291,8 @@ class IdentityOidc final : public sdk::IdentityPlugin {
       c.discovery_url = base + "/.well-known/openid-configuration";
     }
     if (!c.jwks_uri.empty()) c.discovery_url.clear();
-    if (environment == "production") {
+    c.https_only = environment == "production";
+    if (c.https_only) {
       for (const std::string* url : {&c.issuer, &c.jwks_uri, &c.discovery_url})
         if (!url->empty() && url->rfind("https://", 0) != 0)
           throw sdk::Error(BL_FAILED_PRECONDITION, "issuer '" + c.issuer + "': " + *url +
@@ -353,6 +366,9 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     std::int64_t now = now_s();
     check_times(c, claims, now, /*exp_required=*/true);
     if (!audience_matches(claims, c.audiences)) refuse("wrong audience");
+    // Whatever typ an operator allows ("JWT" for some IdPs), a logout token or an ID token is not
+    // an access token.
+    if (claims.contains("events") || claims.contains("nonce")) refuse("not an access token (a logout or ID token)");
     std::string subject = short_string(claims, "sub");
     if (subject.empty()) refuse("no subject (sub)");
     std::string client = short_string(claims, "azp");
@@ -461,7 +477,8 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (without_query(short_string(p, "htu", 4096)) != without_query(url)) refuse("DPoP proof: for another URL (htu)");
     std::int64_t iat = date(p, "iat", true);
     if (iat > now + c.clock_skew_s || iat < now - c.dpop_max_age_s - c.clock_skew_s) refuse("DPoP proof: stale or future iat");
-    if (short_string(p, "ath", 128) != jose::sha256_b64url(token)) refuse("DPoP proof: for another token (ath)");
+    std::string ath = short_string(p, "ath", 128);
+    if (ath.empty() || ath != jose::sha256_b64url(token)) refuse("DPoP proof: for another token (ath)");
     std::string jti = short_string(p, "jti", 255);
     if (jti.empty()) refuse("DPoP proof: no jti");
     if (!dpop_seen_.first_use(jkt + "|" + jti, iat + c.dpop_max_age_s + 2 * c.clock_skew_s, now))
@@ -471,7 +488,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
   // OpenID Connect Back-Channel Logout 1.0, 2.6.
   std::string logout_result(const IssuerConfig& c, const json::object& claims) {
     std::int64_t now = now_s();
-    check_times(c, claims, now, /*exp_required=*/false);
+    check_times(c, claims, now, /*exp_required=*/true);  // required since Back-Channel Logout 1.0 final
     const std::vector<std::string>& audiences = c.client_ids.empty() ? c.audiences : c.client_ids;
     if (!audience_matches(claims, audiences)) refuse("wrong audience");
     std::int64_t iat = date(claims, "iat", true);
@@ -512,7 +529,9 @@ class IdentityOidc final : public sdk::IdentityPlugin {
       bool unknown_kid = keys && !key && why == "unknown key id";
       if (key || (keys && !unknown_kid)) {
         // Answered from the cache; a stale cache is refreshed in the background.
-        fetch = !issuer->fetching && now - issuer->fetched_at >= issuer->config.jwks_cache;
+        // A failing IdP is retried at most once per refetch interval, not on every token.
+        fetch = !issuer->fetching && now - issuer->fetched_at >= issuer->config.jwks_cache &&
+                now - issuer->last_attempt >= issuer->config.jwks_refetch_interval;
       } else if (issuer->fetching ||
                  (!keys && (!issuer->attempted || now - issuer->last_attempt >= issuer->config.jwks_refetch_interval)) ||
                  (unknown_kid && (!issuer->kid_refetched ||
@@ -564,6 +583,8 @@ class IdentityOidc final : public sdk::IdentityPlugin {
       auto jwks = d.find("jwks_uri");
       if (jwks == d.end() || !jwks->value().is_string() || jwks->value().as_string().size() > 2048)
         return finish_fetch(i, nullptr, "discovery document has no jwks_uri");
+      if (i->config.https_only && jwks->value().as_string().subview(0, 8) != "https://")
+        return finish_fetch(i, nullptr, "discovery document names a jwks_uri that is not https");
       fetch_jwks(i, std::string(jwks->value().as_string()));
     });
   }
@@ -596,7 +617,11 @@ class IdentityOidc final : public sdk::IdentityPlugin {
           if (r.status != BL_OK) return finish_fetch(i, nullptr, url + ": " + r.message);
           if (r.http_status != 200) return finish_fetch(i, nullptr, url + ": HTTP " + std::to_string(r.http_status));
           if (r.body.size() > kMaxJwksBytes) return finish_fetch(i, nullptr, url + ": document too large");
-          then(i, std::move(r.body));
+          try {
+            then(i, std::move(r.body));
+          } catch (const std::exception& e) {  // never leave the issuer "fetching" forever
+            finish_fetch(i, nullptr, url + ": " + e.what());
+          }
         },
         10000);
     if (status != BL_OK)
@@ -613,7 +638,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
       std::lock_guard lock(issuer->mutex);
       issuer->fetching = false;
       if (keys) {
-        changed = !issuer->keys || kid_list(*issuer->keys) != kid_list(*keys);
+        changed = !issuer->keys || fingerprint(*issuer->keys) != fingerprint(*keys);
         issuer->keys = keys;
         issuer->fetched_at = Clock::now();
         issuer->last_error.clear();
@@ -634,6 +659,13 @@ class IdentityOidc final : public sdk::IdentityPlugin {
       const jose::Jwk* key = find_key(*current, w.kid, w.alg, &why);
       w.next(key, BL_UNAUTHENTICATED, why);
     }
+  }
+
+  // What identifies a key set: every key's kid and thumbprint (new material under an old kid counts).
+  static std::string fingerprint(const std::vector<jose::Jwk>& keys) {
+    std::string out;
+    for (const auto& k : keys) out += k.kid + '=' + k.thumbprint + ';';
+    return out;
   }
 
   static json::array kid_list(const std::vector<jose::Jwk>& keys) {

@@ -52,6 +52,7 @@ struct Provider {
   std::vector<std::string> published;                      // kids in the JWKS, in order
   json::array extra_jwks;                                  // further raw JWKs (weak keys, ...)
   std::string discovery_issuer;                            // "" : the issuer
+  std::string discovery_jwks_uri;                          // "" : this server's /jwks
   std::atomic<int> discovery_fetches{0}, jwks_fetches{0};
 
   void add(const std::string& kid, Key key, jose::Alg alg, bool publish = true) {
@@ -103,7 +104,8 @@ class IdentityOidc : public ReferencePlugin {
         ++p->discovery_fetches;
         std::lock_guard lock(mutex_);
         r(api::HttpResponse::json(200, json::object{{"issuer", p->discovery_issuer.empty() ? p->issuer : p->discovery_issuer},
-                                                    {"jwks_uri", base_ + p->path + "/jwks"}}));
+                                                    {"jwks_uri", p->discovery_jwks_uri.empty() ? base_ + p->path + "/jwks"
+                                                                                               : p->discovery_jwks_uri}}));
       });
       router.add("GET", p->path + "/jwks", [this, p](const api::HttpRequest&, api::Respond r) {
         ++p->jwks_fetches;
@@ -245,6 +247,9 @@ TEST_F(IdentityOidc, EveryAttackTokenIsRefused) {
   EXPECT_REFUSED(validate(a_.token(claims([](json::object& c) { c["iat"] = now() + 600; }))), "issued in the future");
   EXPECT_REFUSED(validate(a_.token(claims([](json::object& c) { c["azp"] = "some-other-app"; }))), "unknown client");
   EXPECT_REFUSED(validate(a_.token(claims([](json::object& c) { c.erase("sub"); }))), "no subject");
+  // An ID token's or a logout token's claims under an access token's typ.
+  EXPECT_REFUSED(validate(a_.token(claims([](json::object& c) { c["nonce"] = "n-1"; }))), "not an access token");
+  EXPECT_REFUSED(validate(a_.token(claims([](json::object& c) { c["events"] = json::object{}; }))), "not an access token");
   // An ID token (typ JWT) is not an access token.
   EXPECT_REFUSED(validate(a_.token(a_.claims(), "rs-1", "JWT")), "not an access token");
   // Unknown kid: a key the provider never published.
@@ -325,6 +330,15 @@ TEST_F(IdentityOidc, ADiscoveryDocumentNamingAnotherIssuerYieldsNoKeys) {
   host::CallResult r = validate(a_.token());
   EXPECT_EQ(r.status, BL_UNAVAILABLE);
   EXPECT_NE(r.message.find("names another issuer"), std::string::npos) << r.message;
+}
+
+TEST_F(IdentityOidc, ProductionRefusesAPlainHttpKeySetNamedByDiscovery) {
+  env_.environment = "production";
+  a_.discovery_jwks_uri = "http://127.0.0.1:1/jwks";
+  start_oidc();
+  host::CallResult r = validate(a_.token());
+  EXPECT_EQ(r.status, BL_UNAVAILABLE);
+  EXPECT_NE(r.message.find("not https"), std::string::npos) << r.message;
 }
 
 TEST_F(IdentityOidc, AnUnreachableProviderIsUnavailableNotUnauthenticated) {
@@ -423,6 +437,7 @@ TEST_F(IdentityOidc, ALogoutTokenNamesTheSessionOnceAndOnlyOnce) {
   EXPECT_REFUSED(logout(changed("lo-6", [](json::object& c) { c["aud"] = "branchline-api"; })), "wrong audience");
   EXPECT_REFUSED(logout(changed("lo-7", [](json::object& c) { c["iat"] = now() - 3600; })), "too old");
   EXPECT_REFUSED(logout(changed("", [](json::object& c) { c.erase("jti"); })), "no jti");
+  EXPECT_REFUSED(logout(changed("lo-8", [](json::object& c) { c.erase("exp"); })), "\"exp\" is required");
   // A refused token's jti is not remembered: the provider's retry of a fixed token still counts.
   EXPECT_EQ(logout(a_.token(logout_claims(a_, "lo-3"), "es-1", "logout+jwt")).status, BL_OK);
 }

@@ -100,6 +100,15 @@ TEST(Jose, EverySupportedAlgorithmSignsAndVerifiesAndOnlyWithItsOwnKeyType) {
   }
 }
 
+TEST(Jose, SigningRefusesAMislabelledSignature) {
+  auto p256 = make_key("EC", "P-256");
+  json::object payload{{"sub", "x"}};
+  EXPECT_THROW(jose::sign({{"alg", "ES384"}}, payload, p256.get(), jose::Alg::ES384), jose::JoseError);  // wrong curve
+  EXPECT_THROW(jose::sign({{"alg", "RS256"}}, payload, p256.get(), jose::Alg::RS256), jose::JoseError);  // wrong type
+  EXPECT_THROW(jose::sign({{"alg", "ES384"}}, payload, p256.get(), jose::Alg::ES256), jose::JoseError);  // header lies
+  EXPECT_NO_THROW(jose::sign({{"alg", "ES256"}}, payload, p256.get(), jose::Alg::ES256));
+}
+
 TEST(Jose, UnsignedAndSymmetricTokensAreNotRepresentable) {
   EXPECT_FALSE(jose::alg_from_name("none"));
   EXPECT_FALSE(jose::alg_from_name("HS256"));
