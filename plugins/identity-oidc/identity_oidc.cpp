@@ -198,6 +198,8 @@ class IdentityOidc final : public sdk::IdentityPlugin {
       issuer->config = read_issuer(entry.as_object(), ctx.environment);
       if (!issuers_.emplace(issuer->config.issuer, issuer).second)
         throw sdk::Error(BL_INVALID_ARGUMENT, "issuer '" + issuer->config.issuer + "' is configured twice");
+      // Before the issuer is known, a token may be as large as the most generous issuer allows.
+      max_token_bytes_ = std::max(max_token_bytes_, issuer->config.max_token_bytes);
     }
     // Fetch every issuer's keys now, so the first token does not wait for them.
     for (auto& [name, issuer] : issuers_) {
@@ -276,10 +278,6 @@ class IdentityOidc final : public sdk::IdentityPlugin {
            });
   }
 
-  static std::vector<std::string> strings(const json::object& o, std::string_view key) {
-    return string_list(o, key, 64);
-  }
-
   IssuerConfig read_issuer(const json::object& o, std::string_view environment) {
     IssuerConfig c;
     c.issuer = required_string(o, "issuer", 512);
@@ -298,16 +296,16 @@ class IdentityOidc final : public sdk::IdentityPlugin {
           throw sdk::Error(BL_FAILED_PRECONDITION, "issuer '" + c.issuer + "': " + *url +
                                                        " is not https (production fetches keys over TLS only)");
     }
-    c.audiences = strings(o, "audiences");
-    c.client_ids = strings(o, "client_ids");
+    c.audiences = string_list(o, "audiences", 64);
+    c.client_ids = string_list(o, "client_ids", 64);
     if (c.audiences.empty()) throw sdk::Error(BL_INVALID_ARGUMENT, "issuer '" + c.issuer + "': audiences is required");
-    for (const auto& name : strings(o, "algorithms")) {
+    for (const auto& name : string_list(o, "algorithms", 64)) {
       auto alg = jose::alg_from_name(name);
       if (!alg) throw sdk::Error(BL_INVALID_ARGUMENT, "issuer '" + c.issuer + "': algorithm " + name + " is not allowed");
       c.algorithms.push_back(*alg);
     }
     if (c.algorithms.empty()) c.algorithms = jose::all_algs();
-    c.access_token_types = strings(o, "access_token_types");
+    c.access_token_types = string_list(o, "access_token_types", 64);
     if (c.access_token_types.empty()) c.access_token_types = {"at+jwt", "application/at+jwt"};
     std::string roles = optional_string(o, "roles_claim", 128);
     if (roles.empty()) roles = "roles";
@@ -317,7 +315,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
       if (dot == std::string::npos) break;
       start = dot + 1;
     }
-    c.claims = strings(o, "claims");
+    c.claims = string_list(o, "claims", 64);
     c.clock_skew_s = optional_integer(o, "clock_skew_s", 60, 0, 300);
     c.logout_max_age_s = optional_integer(o, "logout_token_max_age_s", 300, 10, 3600);
     c.dpop_max_age_s = optional_integer(o, "dpop_proof_max_age_s", 60, 5, 600);
@@ -329,11 +327,9 @@ class IdentityOidc final : public sdk::IdentityPlugin {
 
   // Parses a token far enough to pick its issuer; refuses what no issuer could accept.
   std::pair<std::shared_ptr<Issuer>, std::shared_ptr<jose::Jws>> open(const std::string& token) {
-    std::size_t cap = 0;
-    for (const auto& [name, issuer] : issuers_) cap = std::max(cap, issuer->config.max_token_bytes);
     auto jws = std::make_shared<jose::Jws>();
     try {
-      *jws = jose::parse_jws(token, cap);
+      *jws = jose::parse_jws(token, max_token_bytes_);
     } catch (const jose::JoseError& e) {
       refuse(e.what());
     }
@@ -688,6 +684,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
   }
 
   std::map<std::string, std::shared_ptr<Issuer>> issuers_;
+  std::size_t max_token_bytes_ = 0;
   ReplayCache dpop_seen_, logout_seen_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
