@@ -38,6 +38,16 @@ Router make_router(const ApiContext& context) {
     r.set("Cache-Control", "public, max-age=300");
     respond(std::move(r));
   });
+  if (context.gate) {
+    add_session_routes(router, context.gate);
+  } else {
+    Router table;
+    add_session_routes(table, nullptr);
+    for (const auto& route : table.routes())
+      router.add(route.method, route.pattern, [](const HttpRequest&, Respond respond) {
+        respond(HttpResponse::problem(503, "sign-in is not configured"));
+      });
+  }
   return router;
 }
 

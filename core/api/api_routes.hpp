@@ -6,6 +6,9 @@
 //  - /healthz answers 200 while the process serves; /readyz answers 200 when `readiness` says
 //    "ok" (or "degraded": optional instances down) and 503 otherwise. Neither
 //    needs a token nor says anything about plugins beyond that state.
+//  - Every other route goes through the access gate (access_gate.hpp): a token, the policy's
+//    decision, an audit entry. Without a gate (tests of the route table) they answer 503.
+//  - Routes are added by area, each in its own file: session_routes.cpp (/api/v1/me, single logout).
 #pragma once
 
 #include "api/http_server.hpp"
@@ -13,17 +16,24 @@
 #include <boost/json/fwd.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace branchline::api {
 
+class AccessGate;
+
 struct ApiContext {
   // The host's state, as in health.json: "starting", "ok", "degraded", "stopping", "failed".
   std::function<std::string()> readiness;
+  std::shared_ptr<const AccessGate> gate;
 };
 
 Router make_router(const ApiContext& context);
+
+// The route groups make_router() adds (with a null gate only to list their routes).
+void add_session_routes(Router& router, std::shared_ptr<const AccessGate> gate);
 
 // docs/api/openapi.yaml, as built into the binary, and the same document as JSON.
 std::string_view openapi_yaml();

@@ -4,6 +4,7 @@
 
 #include "api/tls_context.hpp"
 #include "common/log.hpp"
+#include "common/random_id.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,7 +16,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <atomic>
@@ -54,18 +54,6 @@ std::vector<std::string> split_path(std::string_view path) {
   return out;
 }
 
-std::string random_id() {
-  unsigned char bytes[12];
-  RAND_bytes(bytes, sizeof bytes);
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
-}
-
 // The client a limit applies to: its IPv4 address, or the /64 of its IPv6 address, since one
 // IPv6 client commonly holds a whole /64.
 std::string client_key_of(const tcp::socket& socket) {
@@ -87,6 +75,61 @@ std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (iequals(k, name)) return v;
   return {};
+}
+
+namespace {
+
+std::optional<std::string> form_decode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int high = hex(text[i + 1]), low = hex(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body, std::size_t max_pairs) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  while (!body.empty()) {
+    std::size_t amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    if (pairs.size() == max_pairs) return std::nullopt;
+    std::size_t eq = pair.find('=');
+    auto name = form_decode(pair.substr(0, eq));
+    auto value = form_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    pairs.emplace_back(std::move(*name), std::move(*value));
+  }
+  return pairs;
+}
+
+HttpResponse too_many_requests(const RateDecision& d, std::string_view detail) {
+  HttpResponse r = HttpResponse::problem(429, detail);
+  r.set("Retry-After", std::to_string(d.retry_after_s));
+  r.set("RateLimit-Limit", std::to_string(d.limit));
+  r.set("RateLimit-Remaining", std::to_string(d.remaining));
+  r.set("RateLimit-Reset", std::to_string(d.reset_s));
+  return r;
 }
 
 HttpResponse& HttpResponse::set(std::string name, std::string value) {
@@ -282,7 +325,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers a request that cannot be handled, then closes.
   void fail(int status, std::string_view detail) {
     HttpRequest request;
-    request.request_id = random_id();
+    request.request_id = random_hex(12);
     HttpResponse response = HttpResponse::problem(status, detail);
     keep_alive_ = false;
     send(std::move(response), request);
@@ -306,7 +349,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(message.body());
     request.remote_address = remote_;
-    request.request_id = random_id();
+    request.request_id = random_hex(12);
     keep_alive_ = message.keep_alive();
     dispatch(std::make_shared<HttpRequest>(std::move(request)));
   }
@@ -317,12 +360,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_->per_ip) {
       RateDecision d = server_->per_ip->take(client_key_);
       if (!d.allowed) {
-        HttpResponse r = HttpResponse::problem(429, "too many requests from this address");
-        r.set("Retry-After", std::to_string(d.retry_after_s));
-        r.set("RateLimit-Limit", std::to_string(d.limit));
-        r.set("RateLimit-Remaining", std::to_string(d.remaining));
-        r.set("RateLimit-Reset", std::to_string(d.reset_s));
-        return send(std::move(r), *request);
+        return send(too_many_requests(d, "too many requests from this address"), *request);
       }
     }
     if (auto preflight = server_->cors_preflight(*request)) return send(std::move(*preflight), *request);

@@ -26,7 +26,9 @@
 //    204 for an allowed origin and 403 otherwise; it needs no token.
 //  - Handlers run on the server's threads and answer through Respond exactly once, from any
 //    thread (the answer can wait for a durable audit entry); later calls are ignored. A handler
-//    that throws is answered 500 with no detail.
+//    that throws is answered 500 with no detail. The request a handler is given stays valid as
+//    long as a copy of its Respond exists, so a continuation that keeps `respond` may keep a
+//    reference to the request.
 //  - shutdown(drain) stops accepting, closes idle connections, lets requests in flight finish
 //    (their responses say Connection: close), and closes whatever is left after `drain`. It
 //    blocks until every connection is gone; call it from a thread that is not running `io`.
@@ -149,6 +151,16 @@ class HttpServer {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// An application/x-www-form-urlencoded body (WHATWG URL "application/x-www-form-urlencoded
+// parsing", strict): name=value pairs split on '&', '+' as a space, %XX decoded. nullopt for a
+// malformed %-escape or more than max_pairs pairs. (Boost.URL would do it, but Debian's Boost 1.81
+// ships it without a compiled library.)
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body,
+                                                                           std::size_t max_pairs = 64);
+
+// 429 for a request over its rate limit: Retry-After and RateLimit-Limit/-Remaining/-Reset.
+HttpResponse too_many_requests(const RateDecision& decision, std::string_view detail);
 
 // The reason phrase of a status, e.g. "Too Many Requests".
 std::string status_title(int status);

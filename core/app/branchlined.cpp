@@ -15,13 +15,17 @@
 // "starting", "ok", "degraded" (an optional plugin failed; the failures are listed), "stopping",
 // "stopped". Exit status: 0 after an orderly shutdown, 2 for a configuration error, 3 when a
 // required plugin fails to start, 1 for anything else (another daemon holds the data directory).
+#include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
 #include "api/http_server.hpp"
+#include "api/plugin_identity.hpp"
+#include "api/session_registry.hpp"
 #include "api/tls_context.hpp"
 #include "audit/audit_sink.hpp"
 #include "audit/ledger.hpp"
 #include "audit/siem_forwarder.hpp"
 #include "common/log.hpp"
+#include "common/random_id.hpp"
 #include "config/config.hpp"
 #include "host/plugin_set.hpp"
 #include "policy/policy_set.hpp"
@@ -31,10 +35,10 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <openssl/rand.h>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -133,13 +137,7 @@ std::string hec_channel(const config::SplunkHecConfig& hec, const fs::path& data
   std::ifstream in(file);
   std::string channel;
   if (in && std::getline(in, channel) && channel.size() == 36) return channel;
-  unsigned char b[16];
-  RAND_bytes(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant
-  char text[37];
-  std::snprintf(text, sizeof text, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  std::string text = random_uuid();
   std::ofstream(file) << text << "\n";
   return text;
 }
@@ -281,6 +279,7 @@ int run(const std::string& config_file) {
   };
   std::shared_ptr<api::TlsContextHolder> tls;
   std::unique_ptr<api::HttpServer> server;
+  std::shared_ptr<api::PluginIdentity> identity;  // bound to the identity instance once plugins run
   boost::asio::signal_set reload_signal(io, SIGHUP);
   std::function<void()> wait_for_hangup;  // re-arms itself; lives as long as the signal set
   if (cfg.api) {
@@ -310,6 +309,22 @@ int run(const std::string& config_file) {
         std::lock_guard lock(state_mutex);
         return state;
       };
+      // Who calls (the identity plugin), whether they may (the policies), and the ledger's entry.
+      api::AuthOptions auth;
+      auth.max_token_lifetime = a.max_token_lifetime;
+      auth.public_url = a.public_url;
+      if (!a.identity.empty())
+        identity = std::make_shared<api::PluginIdentity>(a.identity, io.get_executor(), std::chrono::milliseconds(10000));
+      else
+        log::warn("api", "no identity plugin is configured: every route that needs a token answers 503");
+      auto sessions = std::make_shared<api::SessionRegistry>(a.max_token_lifetime + std::chrono::seconds(auth.clock_skew_s));
+      api::AccessOptions access;
+      access.per_principal = api::RateLimit{a.per_principal_per_second, a.per_principal_burst};
+      access.node = cfg.node_id;
+      access.region = cfg.region;
+      access.post = [&io](std::function<void()> work) { boost::asio::post(io, std::move(work)); };
+      context.gate = std::make_shared<api::AccessGate>(std::make_shared<api::Authenticator>(identity, sessions, auth),
+                                                       policies, audit_sink, std::move(access));
       server = std::make_unique<api::HttpServer>(io, options, tls, api::make_router(context));
       server->start();
     } catch (const std::exception& e) {
@@ -402,6 +417,7 @@ int run(const std::string& config_file) {
                        {"sha256", s.manifest ? s.manifest->sha256 : ""}},
           s.state == host::PluginStatus::State::Loaded ? "success" : "failure");
   }
+  if (identity) identity->bind(plugins->instance(cfg.api->identity));  // a failed optional one stays unbound: 503
   std::string running = plugins->degraded() ? "degraded" : "ok";
   health.write(running, plugins->status());
   set_state(running);
@@ -416,6 +432,7 @@ int run(const std::string& config_file) {
   set_state("stopping");
   // Requests in flight finish (they may still call plugins) before the plugins are drained.
   if (server) server->shutdown(cfg.drain_timeout);
+  if (identity) identity->unbind();
   reload_signal.cancel();
   plugins->shutdown();  // drains calls: needs the executor running
   audit(*audit_sink, cfg, "host.stop", json::object{{"type", "host"}, {"id", cfg.node_id}}, "success");

@@ -77,7 +77,7 @@ json::object to_ocsf(std::string_view canonical, std::uint64_t seq, const std::s
   int activity = 99;  // Other
   if (starts(action, "auth.")) {
     cls = kAuthentication;
-    activity = ends(action, "sign_out") ? 2 : 1;  // Logoff / Logon
+    activity = ends(action, "sign_out") || ends(action, "logout") ? 2 : 1;  // Logoff / Logon
   } else if (starts(action, "host.") || starts(action, "plugin.")) {
     cls = kApplicationLifecycle;
     activity = ends(action, ".stop") ? 4 : ends(action, ".start") ? 3 : 1;  // Stop / Start / Install (load)

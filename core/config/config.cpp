@@ -484,6 +484,15 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
       out.per_ip_per_second = per_ip.at("per_second").to_number<double>();
       out.per_ip_burst = per_ip.at("burst").to_number<double>();
     }
+    if (auto per_principal = obj(obj(a, "rate_limit"), "per_principal"); !per_principal.empty()) {
+      out.per_principal_per_second = per_principal.at("per_second").to_number<double>();
+      out.per_principal_burst = per_principal.at("burst").to_number<double>();
+    }
+    out.identity = str(a, "identity");
+    const json::object& auth = obj(a, "auth");
+    if (auto lifetime = auth.find("max_token_lifetime_s"); lifetime != auth.end())
+      out.max_token_lifetime = std::chrono::seconds(lifetime->value().as_int64());
+    out.public_url = str(auth, "public_url");
     cfg.api = std::move(out);
   }
   const json::object& audit = obj(root, "audit");
@@ -575,6 +584,26 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
 
     pc.secrets = resolve_secrets(obj(p, "secrets"), pc.pointer + "/secrets", cfg, options, getenv, problems);
     cfg.plugins.push_back(std::move(pc));
+  }
+  // The API's identity instance: the one named, else the only one of kind identity.
+  if (cfg.api) {
+    std::vector<const PluginConfig*> identities;
+    for (const auto& pc : cfg.plugins)
+      if (pc.kind == "identity") identities.push_back(&pc);
+    if (!cfg.api->identity.empty()) {
+      auto named = std::find_if(cfg.plugins.begin(), cfg.plugins.end(), [&](const PluginConfig& pc) { return pc.id == cfg.api->identity; });
+      if (named == cfg.plugins.end() || named->kind != "identity")
+        problems.push_back(cfg.at("/api/identity",
+                                  "'" + cfg.api->identity + "' is not " +
+                                      (named == cfg.plugins.end() ? "a plugin instance" : "an instance of kind identity"),
+                                  "name the id of a plugin instance with kind: identity"));
+    } else if (identities.size() > 1) {
+      problems.push_back(cfg.at("/api", "the API does not know which of the " + std::to_string(identities.size()) +
+                                            " identity instances checks its tokens",
+                                "name one in api.identity, e.g. identity: " + identities.front()->id, true));
+    } else if (identities.size() == 1) {
+      cfg.api->identity = identities.front()->id;
+    }
   }
   if (const json::object& hec = obj(obj(audit, "siem"), "splunk_hec"); !hec.empty()) {
     SplunkHecConfig h;

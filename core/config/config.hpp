@@ -99,6 +99,12 @@ struct ApiConfig {
   std::vector<std::string> cors_allowed_origins;
   std::filesystem::path policy_file;        // empty: the built-in policy (config/policy.yaml)
   double per_ip_per_second = 50, per_ip_burst = 100;  // api.rate_limit.per_ip: a token bucket per client address
+  double per_principal_per_second = 20, per_principal_burst = 40;  // api.rate_limit.per_principal
+  // api.identity: the identity plugin instance that checks tokens; resolved at load (when absent,
+  // the only instance of kind identity). Empty: none configured, protected routes answer 503.
+  std::string identity;
+  std::chrono::seconds max_token_lifetime{3600};  // api.auth.max_token_lifetime_s
+  std::string public_url;                         // api.auth.public_url: the URL clients call (DPoP htu)
 };
 
 struct HostConfig {

@@ -240,13 +240,21 @@ class IdentityLocal final : public sdk::IdentityPlugin {
     json::object body = parse_object(call.body());
     std::string token = required_string(body, "token", kMaxTokenBytes);
     json::object claims = verify(token);  // throws BL_UNAUTHENTICATED
-    json::object result{{"subject", claims.at("sub")},
-                        {"roles", claims.contains("roles") ? claims.at("roles") : json::value(json::array())},
+    json::value roles = claims.contains("roles") ? claims.at("roles") : json::value(json::array());
+    json::object result{{"issuer", claims.at("iss")},
+                        {"subject", claims.at("sub")},
+                        {"roles", roles},
                         {"expires_at", claims.at("exp")},
                         {"amr", claims.contains("amr") ? claims.at("amr") : json::value(json::array())}};
-    if (claims.contains("sid")) result["session_id"] = claims.at("sid");
-    result["claims"] = json::object{{"iss", claims.at("iss")},
-                                    {"auth_time", claims.contains("auth_time") ? claims.at("auth_time") : nullptr}};
+    constexpr std::pair<const char*, const char*> kMembers[] = {
+        {"iat", "issued_at"}, {"auth_time", "auth_time"}, {"sid", "session_id"}, {"jti", "token_id"}};
+    for (auto [claim, member] : kMembers)
+      if (claims.contains(claim)) result[member] = claims.at(claim);
+    // A customer signs in as themself: the policies see their own customer record as theirs.
+    json::object extra;
+    for (const auto& role : roles.as_array())
+      if (role == "customer") extra["customer"] = claims.at("sub");
+    result["claims"] = std::move(extra);
     call.ok(json::serialize(result));
   }
 

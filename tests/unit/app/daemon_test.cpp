@@ -301,6 +301,11 @@ TEST_F(Executables, DaemonRunsOnTheEmbeddedDefault) {
                  "https://localhost:8443/api/v1/openapi.json"}, &out, &err), 0) << err;
   EXPECT_EQ(out, "1.1 200");
   EXPECT_NE(run({"/usr/bin/curl", "-sS", "--cacert", ca, "--tls-max", "1.2", "https://127.0.0.1:8443/healthz"}, &out, &err), 0);
+  // Protected routes ask the configured identity plugin (identity-local here) about the token.
+  EXPECT_EQ(run({"/usr/bin/curl", "-sS", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                 "Authorization: Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln", "https://127.0.0.1:8443/api/v1/me"}, &out, &err), 0)
+      << err;
+  EXPECT_EQ(out, "401");
   // SIGHUP reloads the certificate, and the reload is in the ledger.
   daemon.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return daemon.err().find("TLS certificate reloaded") != std::string::npos; })) << daemon.err();
@@ -310,6 +315,9 @@ TEST_F(Executables, DaemonRunsOnTheEmbeddedDefault) {
   std::size_t reload = audit.find("\"action\":\"host.tls.reload\"");
   ASSERT_NE(reload, std::string::npos) << audit;
   EXPECT_NE(audit.substr(reload, audit.find('\n', reload) - reload).find("\"outcome\":\"success\""), std::string::npos);
+  std::size_t refused = audit.find("\"action\":\"auth.token\"");
+  ASSERT_NE(refused, std::string::npos) << audit;
+  EXPECT_NE(audit.substr(refused, audit.find('\n', refused) - refused).find("\"outcome\":\"denied\""), std::string::npos);
 }
 
 TEST_F(Executables, ABadPolicyFileStopsTheStartWithItsLineAndColumn) {

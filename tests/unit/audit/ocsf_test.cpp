@@ -41,6 +41,13 @@ TEST(Ocsf, SignInsAreAuthenticationAndADenialIsAFailureOfMediumSeverity) {
   EXPECT_EQ(e.at("status_id"), 2);
   EXPECT_EQ(e.at("severity_id"), 3);
   EXPECT_EQ(e.at("status_detail"), "wrong password");
+  // The API's refused tokens are failed logons; a single logout is a logoff.
+  auto token = to_ocsf(R"({"action":"auth.token","outcome":"denied","reason":"expired","seq":4})", 4, "o");
+  EXPECT_EQ(token.at("class_uid"), 3002);
+  EXPECT_EQ(token.at("activity_id"), 1);
+  auto logout = to_ocsf(R"({"action":"auth.logout","outcome":"success","seq":5})", 5, "o");
+  EXPECT_EQ(logout.at("class_uid"), 3002);
+  EXPECT_EQ(logout.at("activity_id"), 2);
 }
 
 TEST(Ocsf, HostLifecycleAndOperationsAndUnreadableEntries) {

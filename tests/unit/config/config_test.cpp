@@ -208,6 +208,28 @@ TEST(Config, InstanceIdMustBeUnique) {
   EXPECT_NE(d.message.find("'crm' is used twice (first at line 6)"), std::string::npos);
 }
 
+TEST(Config, TheApiChecksTokensWithTheOnlyIdentityInstanceOrTheOneNamed) {
+  const std::string identity = "  - id: staff-idp\n    plugin: identity-oidc\n    kind: identity\n";
+  const std::string customer_idp = "  - id: customer-idp\n    plugin: identity-oidc\n    kind: identity\n";
+  std::string with_api = replace(kValid, "plugins:\n", "api: {listen: 127.0.0.1:0}\nplugins:\n");
+  HostConfig cfg = load_config_text(with_api + identity, "bank.yaml", env({}));
+  EXPECT_EQ(cfg.api->identity, "staff-idp");
+  EXPECT_EQ(cfg.api->max_token_lifetime, std::chrono::seconds(3600));
+  EXPECT_EQ(load_config_text(with_api, "bank.yaml", env({})).api->identity, "");  // none: 503 at the API
+
+  Diagnostic d = problem(with_api + identity + customer_idp);
+  EXPECT_EQ(d.mark.line, 5);
+  EXPECT_NE(d.to_string().find("the API does not know which of the 2 identity instances checks its tokens; fix: name one "
+                               "in api.identity, e.g. identity: staff-idp"),
+            std::string::npos)
+      << d.to_string();
+  std::string named = replace(kValid, "plugins:\n", "api:\n  identity: customer-idp\nplugins:\n");
+  EXPECT_EQ(load_config_text(named + identity + customer_idp, "bank.yaml", env({})).api->identity, "customer-idp");
+  d = problem(replace(kValid, "plugins:\n", "api:\n  identity: crm\nplugins:\n"));
+  EXPECT_EQ(d.mark.line, 6);
+  EXPECT_NE(d.message.find("'crm' is not an instance of kind identity"), std::string::npos) << d.message;
+}
+
 TEST(Config, SecretsResolveFromEnvironmentAndAreRedacted) {
   std::string text = kValid + "    secrets:\n      api_token: ${env:BL_TEST_TOKEN}\n";
   HostConfig cfg = load_config_text(text, "bank.yaml", env({{"BL_TEST_TOKEN", "s3cr3t-planted-token"}}));

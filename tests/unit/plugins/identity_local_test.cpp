@@ -113,6 +113,12 @@ TEST_F(IdentityLocalTokens, SignInIssuesAnAccessTokenThatValidates) {
   EXPECT_EQ(json::serialize(claims.at("roles")), R"(["customer"])");
   EXPECT_EQ(json::serialize(claims.at("amr")), R"(["pwd"])");
   EXPECT_FALSE(claims.at("session_id").as_string().empty());
+  // The members identity.h documents, as identity-oidc gives them: the API needs no special case.
+  EXPECT_EQ(claims.at("issuer"), "urn:branchline:identity-local");
+  EXPECT_TRUE(claims.at("issued_at").is_int64());
+  EXPECT_TRUE(claims.at("auth_time").is_int64());
+  EXPECT_FALSE(claims.at("token_id").as_string().empty());
+  EXPECT_EQ(claims.at("claims"), (json::object{{"customer", "c-1001"}}));
 }
 
 TEST_F(IdentityLocalTokens, WrongPasswordAndUnknownUserAreTheSameRefusal) {

@@ -6,6 +6,7 @@
 #include "reference_fixture.hpp"
 
 #include "../../../plugins/common/jose.hpp"
+#include "../../support/test_idp.hpp"
 #include "api/http_server.hpp"
 #include "api/tls_context.hpp"
 #include "host/load_error.hpp"
@@ -21,72 +22,6 @@ namespace {
 
 namespace json = boost::json;
 namespace jose = plugins::jose;
-using Key = std::shared_ptr<EVP_PKEY>;
-
-std::int64_t now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-Key make_key(const char* type, const char* param = nullptr) {
-  EVP_PKEY* key = std::string_view(type) == "RSA"  ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", (size_t)std::atoi(param))
-                  : std::string_view(type) == "EC" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", param)
-                                                   : EVP_PKEY_Q_keygen(nullptr, nullptr, type);
-  return Key(key, EVP_PKEY_free);
-}
-
-std::string public_pem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, key);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<std::size_t>(n));
-  BIO_free(bio);
-  return pem;
-}
-
-// One identity provider: an issuer path on the test server, its signing keys and its JWKS.
-struct Provider {
-  std::string path;  // "/a"
-  std::string issuer;
-  std::map<std::string, std::pair<Key, jose::Alg>> keys;  // kid -> key
-  std::vector<std::string> published;                      // kids in the JWKS, in order
-  json::array extra_jwks;                                  // further raw JWKs (weak keys, ...)
-  std::string discovery_issuer;                            // "" : the issuer
-  std::string discovery_jwks_uri;                          // "" : this server's /jwks
-  std::atomic<int> discovery_fetches{0}, jwks_fetches{0};
-
-  void add(const std::string& kid, Key key, jose::Alg alg, bool publish = true) {
-    keys[kid] = {std::move(key), alg};
-    if (publish) published.push_back(kid);
-  }
-  json::object jwks() const {
-    json::array list;
-    for (const auto& kid : published) {
-      json::object jwk = jose::public_jwk(keys.at(kid).first.get());
-      jwk["kid"] = kid;
-      jwk["use"] = "sig";
-      list.push_back(jwk);
-    }
-    for (const auto& raw : extra_jwks) list.push_back(raw);
-    return {{"keys", list}};
-  }
-  json::object claims(const std::string& sub = "advisor-1") const {
-    std::int64_t t = now();
-    return {{"iss", issuer},     {"sub", sub},        {"aud", "branchline-api"}, {"azp", "advisor-console"},
-            {"iat", t},          {"exp", t + 300},    {"jti", "at-" + std::to_string(t)},
-            {"sid", "sid-" + sub}, {"auth_time", t - 30}, {"acr", "urn:branchline:loa:2"},
-            {"amr", json::array{"pwd", "otp"}}, {"roles", json::array{"advisor"}}, {"region", "north"},
-            {"scope", "openid roles"}};
-  }
-  std::string token(const json::object& claims, const std::string& kid = "", const std::string& typ = "at+jwt") const {
-    const std::string& use = kid.empty() ? published.front() : kid;
-    const auto& [key, alg] = keys.at(use);
-    json::object header{{"alg", jose::alg_name(alg)}, {"typ", typ}, {"kid", use}};
-    return jose::sign(header, claims, key.get(), alg);
-  }
-  std::string token() const { return token(claims()); }
-};
-
 class IdentityOidc : public ReferencePlugin {
  protected:
   void SetUp() override {
@@ -357,22 +292,6 @@ TEST_F(IdentityOidc, ProductionRefusesAPlainHttpProvider) {
 
 // ---- DPoP ----
 
-struct DpopClient {
-  Key key = make_key("EC", "P-256");
-  std::string jkt() const {
-    return jose::sha256_b64url(json::serialize(jose::public_jwk(key.get())));
-  }
-  std::string proof(const std::string& method, const std::string& url, const std::string& token,
-                    std::int64_t iat = now(), const std::string& jti = "") const {
-    static std::atomic<int> counter{0};
-    json::object header{{"alg", "ES256"}, {"typ", "dpop+jwt"}, {"jwk", jose::public_jwk(key.get())}};
-    json::object claims{{"htm", method}, {"htu", url}, {"iat", iat},
-                        {"jti", jti.empty() ? "p-" + std::to_string(++counter) : jti},
-                        {"ath", jose::sha256_b64url(token)}};
-    return jose::sign(header, claims, key.get(), jose::Alg::ES256);
-  }
-};
-
 TEST_F(IdentityOidc, ADpopBoundTokenNeedsAFreshProofOfItsKeyForThisRequest) {
   start_oidc();
   DpopClient client, thief;
@@ -407,12 +326,6 @@ TEST_F(IdentityOidc, ADpopBoundTokenNeedsAFreshProofOfItsKeyForThisRequest) {
 }
 
 // ---- back-channel logout ----
-
-json::object logout_claims(const Provider& p, const std::string& jti) {
-  return {{"iss", p.issuer}, {"aud", "advisor-console"}, {"iat", now()}, {"exp", now() + 120}, {"jti", jti},
-          {"sid", "sid-advisor-1"}, {"sub", "advisor-1"},
-          {"events", json::object{{"http://schemas.openid.net/event/backchannel-logout", json::object{}}}}};
-}
 
 TEST_F(IdentityOidc, ALogoutTokenNamesTheSessionOnceAndOnlyOnce) {
   start_oidc();

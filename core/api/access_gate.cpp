@@ -1,0 +1,193 @@
+// access_gate: see access_gate.hpp.
+#include "api/access_gate.hpp"
+
+#include "audit/audit_sink.hpp"
+#include "common/log.hpp"
+#include "common/random_id.hpp"
+
+#include <boost/json.hpp>
+
+namespace json = boost::json;
+
+namespace branchline::api {
+namespace {
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+HttpResponse ledger_unavailable() {
+  HttpResponse r = HttpResponse::problem(503, "the audit ledger cannot be written; nothing was done");
+  r.set("Retry-After", "5");
+  return r;
+}
+
+std::string joined(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+// A quoted-string auth-param value: the space-separated list, without quotes or backslashes.
+std::string quoted(const std::vector<std::string>& items) {
+  std::string out;
+  for (char c : joined(items, " "))
+    if (c != '"' && c != '\\') out += c;
+  return "\"" + out + "\"";
+}
+
+}  // namespace
+
+json::object audit_actor(const Principal& principal, const HttpRequest& request) {
+  json::object actor{{"principal", principal.id()}, {"role", joined(principal.roles, ",")}, {"ip", request.remote_address}};
+  if (!principal.session_id.empty()) actor["session"] = principal.session_id;
+  if (!principal.client_id.empty()) actor["client"] = principal.client_id;
+  return actor;
+}
+
+AccessGate::AccessGate(std::shared_ptr<Authenticator> authenticator, std::shared_ptr<const policy::PolicySet> policies,
+                       std::shared_ptr<audit::AuditSink> audit, AccessOptions options)
+    : authenticator_(std::move(authenticator)),
+      policies_(std::move(policies)),
+      audit_(std::move(audit)),
+      options_(std::move(options)) {
+  if (options_.per_principal) per_principal_ = std::make_shared<RateLimiter>(*options_.per_principal);
+}
+
+void AccessGate::post(std::function<void()> work) const {
+  if (options_.post) options_.post(std::move(work));
+  else work();
+}
+
+void AccessGate::record(const HttpRequest& request, json::object entry, bool durable, Respond respond,
+                        std::function<void()> next) const {
+  entry["node"] = options_.node;
+  entry["region"] = options_.region;
+  entry["correlation_id"] = request.request_id;
+  if (!durable) {
+    audit_->append(std::move(entry), [](bl_status status) {
+      if (status != BL_OK) log::error("api", "an audit entry of an answered request could not be written");
+    });
+    return post(std::move(next));
+  }
+  audit_->append(std::move(entry), [this, respond = std::move(respond), next = std::move(next)](bl_status status) mutable {
+    if (status != BL_OK) {
+      log::error("api", "the audit ledger cannot be written; the request is refused (fail closed)");
+      return post([respond = std::move(respond)] { respond(ledger_unavailable()); });
+    }
+    post(std::move(next));
+  });
+}
+
+void AccessGate::authenticate(const HttpRequest& request, Respond respond,
+                              std::function<void(std::shared_ptr<const Principal>)> next) const {
+  json::object route{{"type", "api_route"}, {"id", request.method + " " + request.path}};
+  authenticator_->authenticate(request, [this, &request, route = std::move(route), respond = std::move(respond),
+                                         next = std::move(next)](AuthResult result) mutable {
+    if (result.principal) {
+      if (per_principal_) {
+        RateDecision d = per_principal_->take(result.principal->id());
+        if (!d.allowed) return respond(too_many_requests(d, "too many requests from this principal"));
+      }
+      return next(std::move(result.principal));
+    }
+    json::object entry{{"action", "auth.token"},
+                       {"actor", json::object{{"principal", "anonymous"}, {"ip", request.remote_address}}},
+                       {"resource", std::move(route)},
+                       {"outcome", result.refusal.status >= 500 ? "failure" : "denied"},
+                       {"reason", result.reason},
+                       {"status", result.refusal.status}};
+    if (!result.token_fingerprint.empty()) entry["token_fingerprint"] = result.token_fingerprint;
+    record(request, std::move(entry), true, respond,
+           [respond, refusal = std::move(result.refusal)]() mutable { respond(std::move(refusal)); });
+  });
+}
+
+policy::Entity AccessGate::principal_entity(const Principal& principal) const {
+  policy::Entity user;
+  user.uid = {"User", principal.id()};
+  policy::Set roles;
+  for (const auto& role : principal.roles) {
+    roles.emplace_back(role);
+    user.parents.push_back({"Role", role});
+  }
+  user.attrs["roles"] = policy::Value(std::move(roles));
+  for (const char* name : {"region", "branch"})
+    if (std::string value = principal.claim(name); !value.empty()) user.attrs[name] = policy::Value(std::move(value));
+  if (std::string customer = principal.claim("customer"); !customer.empty())
+    user.attrs["customer"] = policy::Value(policy::EntityUid{"Customer", std::move(customer)});
+  return user;
+}
+
+policy::Record AccessGate::principal_context(const Principal& principal) const {
+  policy::Record context;
+  if (!principal.acr.empty()) context["acr"] = policy::Value(principal.acr);
+  policy::Set amr;
+  for (const auto& method : principal.amr) amr.emplace_back(method);
+  context["amr"] = policy::Value(std::move(amr));
+  if (principal.auth_time) context["auth_age_s"] = policy::Value(now_s() - *principal.auth_time);
+  return context;
+}
+
+void AccessGate::authorize(const HttpRequest& request, const Principal& principal, Question question, Respond respond,
+                           std::function<void(Verdict)> next) const {
+  Verdict verdict;
+  verdict.decision_id = random_uuid();
+  std::optional<policy::StepUpChallenge> step_up =
+      policies_->step_up_needed(question.action, {principal.acr, principal.amr, principal.auth_time}, now_s());
+  if (step_up) {
+    verdict.decision.allow = false;
+    verdict.decision.reasons = {step_up->rule_id};
+  } else {
+    question.entities.add(principal_entity(principal));
+    policy::Request ask{{"User", principal.id()}, {"Action", question.action}, question.resource,
+                        principal_context(principal)};
+    for (auto& [key, value] : question.context) ask.context[key] = value;
+    verdict.decision = policies_->decide(ask, question.entities);
+  }
+
+  json::array rules, errors;
+  for (const auto& id : verdict.decision.reasons) rules.emplace_back(id);
+  for (const auto& e : verdict.decision.errors) errors.push_back(json::object{{"policy", e.policy_id}, {"error", e.message}});
+  json::object decision{{"id", verdict.decision_id},
+                        {"action", question.action},
+                        {"resource", question.resource.to_cedar()},
+                        {"result", verdict.decision.allow ? "allow" : "deny"},
+                        {"rules", std::move(rules)},
+                        {"errors", std::move(errors)},
+                        {"policy_hash", policies_->hash()}};
+  if (step_up) decision["step_up"] = json::object{{"rule", step_up->rule_id}, {"unmet", step_up->reason}};
+  json::object entry{{"action", "policy.decide"},
+                     {"actor", audit_actor(principal, request)},
+                     {"resource", question.audit_resource.empty()
+                                      ? json::object{{"type", question.resource.type}, {"id", question.resource.id}}
+                                      : std::move(question.audit_resource)},
+                     {"outcome", verdict.decision.allow ? "success" : "denied"},
+                     {"policy_decision", verdict.decision_id},
+                     {"decision", std::move(decision)}};
+  if (!verdict.decision.allow)
+    entry["reason"] = step_up ? "step-up needed (" + step_up->reason + ")"
+                      : verdict.decision.reasons.empty() ? std::string("no policy permits it")
+                                                         : "forbidden by " + joined(verdict.decision.reasons, ", ");
+
+  if (verdict.decision.allow) {
+    return record(request, std::move(entry), question.durable, respond,
+                  [next = std::move(next), verdict = std::move(verdict)]() mutable { next(std::move(verdict)); });
+  }
+  HttpResponse refusal;
+  if (step_up) {
+    refusal = HttpResponse::problem(401, "this action needs a stronger or more recent sign-in");
+    std::string extra;
+    if (!step_up->acr_values.empty()) extra = "acr_values=" + quoted(step_up->acr_values);
+    if (step_up->max_age_s) extra += (extra.empty() ? "" : ", ") + std::string("max_age=") + std::to_string(*step_up->max_age_s);
+    authenticator_->challenge(refusal, !principal.dpop_jkt.empty(), "insufficient_user_authentication",
+                              "a stronger or more recent authentication is required", extra);
+  } else {
+    refusal = HttpResponse::problem(403, "the bank's policy does not allow this (decision " + verdict.decision_id + ")");
+  }
+  record(request, std::move(entry), true, respond, [respond, refusal = std::move(refusal)]() mutable {
+    respond(std::move(refusal));
+  });
+}
+
+}  // namespace branchline::api

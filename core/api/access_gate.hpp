@@ -1,0 +1,101 @@
+// access_gate: the one way into every protected route: who is calling (authenticator), their
+// abuse limit, step-up, the policy decision, and the audit entry of each refusal and decision.
+//
+// Contract:
+//  - authenticate(): on success, takes one token from the principal's bucket (per_principal) and
+//    calls `next` with the principal; over the limit, answers 429 with Retry-After. On refusal it
+//    writes an `auth.token` entry (outcome denied, or failure when the identity provider
+//    could not check), waits until it is durable, then answers (401, 400, 500 or 503).
+//  - authorize() asks one question (principal, action, resource, context) in this order:
+//      step-up (PolicySet::step_up_needed): when the token's acr, amr or auth_time fall short,
+//      the answer is 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`
+//      and acr_values / max_age (RFC 9470), and the decision is a deny by the step-up rule;
+//      the policy decision (PolicySet::decide).
+//    Every decision, allow or deny, is written as a `policy.decide` entry in the manner of OPA's
+//    decision log: a decision id, the principal and their roles, the session, the action, the
+//    resource (and customer, consultation), the result, the ids of the rules that decided, the
+//    rules that failed to evaluate, and the policy set's hash; no token and no personal data.
+//    A deny is answered (403, or 401 for step-up) only once its entry is durable; an allow of a
+//    `durable` question (it reads customer data or changes something) continues only then.
+//    When the ledger cannot be written the request fails closed: 503, nothing done.
+//  - Continuations (`next`) run through options.post, never on the ledger's thread.
+//  - The principal as the policies see it: User::"<iss>|<sub>" with roles (and Role parents),
+//    region and branch (from the token's claims), customer (a Customer, when the token names
+//    one); the context has acr, amr and auth_age_s. See docs/policy.md.
+#pragma once
+
+#include "api/authenticator.hpp"
+#include "api/http_server.hpp"
+#include "api/rate_limiter.hpp"
+#include "policy/policy_set.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace branchline::audit {
+class AuditSink;
+}
+
+namespace branchline::api {
+
+struct AccessOptions {
+  std::optional<RateLimit> per_principal;
+  std::string node, region;  // written into every entry
+  // Runs a continuation on the host's executor (the default runs it at once, for tests).
+  std::function<void(std::function<void()>)> post;
+};
+
+struct Question {
+  std::string action;                  // e.g. "crm.customer.read"
+  policy::EntityUid resource;          // e.g. Customer::"c-1001"
+  policy::Entities entities;           // what the rules may know of the resource (the gate adds the principal)
+  policy::Record context;              // beyond acr, amr and auth_age_s, which the gate adds
+  boost::json::object audit_resource;  // the entry's resource: {type, id} and customer, consultation
+  bool durable = false;                // reads customer data or changes something
+};
+
+struct Verdict {
+  std::string decision_id;
+  policy::Decision decision;
+};
+
+class AccessGate {
+ public:
+  AccessGate(std::shared_ptr<Authenticator> authenticator, std::shared_ptr<const policy::PolicySet> policies,
+             std::shared_ptr<audit::AuditSink> audit, AccessOptions options);
+
+  void authenticate(const HttpRequest& request, Respond respond,
+                    std::function<void(std::shared_ptr<const Principal>)> next) const;
+  void authorize(const HttpRequest& request, const Principal& principal, Question question, Respond respond,
+                 std::function<void(Verdict)> next) const;
+
+  // Writes an entry of the gate's shape (node, region, correlation id, actor) and, when `durable`,
+  // continues only once it is; on a ledger failure answers 503. For routes' own entries (logout).
+  void record(const HttpRequest& request, boost::json::object entry, bool durable, Respond respond,
+              std::function<void()> next) const;
+
+  policy::Entity principal_entity(const Principal& principal) const;
+  policy::Record principal_context(const Principal& principal) const;
+
+  const Authenticator& authenticator() const { return *authenticator_; }
+  const policy::PolicySet& policies() const { return *policies_; }
+
+ private:
+  void post(std::function<void()> work) const;
+
+  std::shared_ptr<Authenticator> authenticator_;
+  std::shared_ptr<const policy::PolicySet> policies_;
+  std::shared_ptr<audit::AuditSink> audit_;
+  AccessOptions options_;
+  std::shared_ptr<RateLimiter> per_principal_;
+};
+
+// The actor of an entry written for this principal: {principal, role (roles, comma-separated), ip, session}.
+boost::json::object audit_actor(const Principal& principal, const HttpRequest& request);
+
+}  // namespace branchline::api

@@ -1,0 +1,121 @@
+// session_registry: see session_registry.hpp.
+#include "api/session_registry.hpp"
+
+#include "common/log.hpp"
+
+#include <vector>
+
+namespace branchline::api {
+
+SessionRegistry::SessionRegistry(std::chrono::seconds remember, std::size_t max_records)
+    : remember_(remember), max_records_(max_records == 0 ? 1 : max_records) {}
+
+SessionRegistry::~SessionRegistry() = default;
+
+SessionRegistry::Attachment& SessionRegistry::Attachment::operator=(Attachment&& other) noexcept {
+  if (this != &other) {
+    if (registry_) registry_->detach(id_);
+    registry_ = std::exchange(other.registry_, nullptr);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+SessionRegistry::Attachment::~Attachment() {
+  if (registry_) registry_->detach(id_);
+}
+
+void SessionRegistry::forget_expired_locked(Clock::time_point now) {
+  while (!expiry_.empty() && expiry_.begin()->first <= now) {
+    auto [by_session, key] = expiry_.begin()->second;
+    auto& records = by_session ? by_session_ : by_subject_;
+    // A record renewed by a later logout has a later forget_at; this expiry entry is stale then.
+    if (auto it = records.find(key); it != records.end() && it->second.forget_at <= now) records.erase(it);
+    expiry_.erase(expiry_.begin());
+  }
+}
+
+void SessionRegistry::remember_locked(std::map<Pair, Record>& records, Pair key, std::int64_t at, Clock::time_point now) {
+  Clock::time_point forget_at = now + remember_;
+  auto [it, inserted] = records.try_emplace(key, Record{at, forget_at});
+  if (!inserted) {
+    it->second.at = std::max(it->second.at, at);
+    it->second.forget_at = forget_at;
+  }
+  expiry_.emplace(forget_at, std::make_pair(&records == &by_session_, std::move(key)));
+  while (by_session_.size() + by_subject_.size() > max_records_ && !expiry_.empty()) {
+    auto [by_session, oldest] = expiry_.begin()->second;
+    expiry_.erase(expiry_.begin());
+    if ((by_session ? by_session_ : by_subject_).erase(oldest) > 0)
+      log::warn("api", "the record of logged-out sessions is full (" + std::to_string(max_records_) +
+                           "); the oldest logout is forgotten before its tokens expire");
+  }
+}
+
+std::size_t SessionRegistry::end(const Logout& logout, Clock::time_point now) {
+  std::vector<std::function<void()>> closers;
+  {
+    std::lock_guard lock(mutex_);
+    forget_expired_locked(now);
+    if (logout.session_id && !logout.session_id->empty())
+      remember_locked(by_session_, {logout.issuer, *logout.session_id}, logout.at, now);
+    else if (logout.subject && !logout.subject->empty())
+      remember_locked(by_subject_, {logout.issuer, *logout.subject}, logout.at, now);
+    else
+      return 0;
+    for (auto it = live_.begin(); it != live_.end(); ++it) {
+      if (it->second.close && logged_out_locked(it->second.key, it->second.issued_at, now))
+        closers.push_back(std::exchange(it->second.close, nullptr));  // each closer runs once
+    }
+  }
+  for (auto& close : closers) close();
+  return closers.size();
+}
+
+bool SessionRegistry::logged_out_locked(const SessionKey& key, std::optional<std::int64_t> issued_at,
+                                        Clock::time_point now) {
+  forget_expired_locked(now);
+  if (!key.session_id.empty() && by_session_.count({key.issuer, key.session_id}) > 0) return true;
+  if (auto it = by_subject_.find({key.issuer, key.subject}); it != by_subject_.end())
+    return !issued_at || *issued_at <= it->second.at;
+  return false;
+}
+
+bool SessionRegistry::logged_out(const SessionKey& key, std::optional<std::int64_t> issued_at, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  return logged_out_locked(key, issued_at, now);
+}
+
+SessionRegistry::Attachment SessionRegistry::attach(const SessionKey& key, std::optional<std::int64_t> issued_at,
+                                                    std::function<void()> close) {
+  Attachment attachment;
+  {
+    std::lock_guard lock(mutex_);
+    if (!logged_out_locked(key, issued_at, Clock::now())) {
+      std::uint64_t id = next_id_++;
+      live_.emplace(id, LiveSession{key, issued_at, std::move(close)});
+      attachment.registry_ = this;
+      attachment.id_ = id;
+      return attachment;
+    }
+  }
+  if (close) close();  // it ended before it started
+  return attachment;
+}
+
+void SessionRegistry::detach(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  live_.erase(id);
+}
+
+std::size_t SessionRegistry::live() const {
+  std::lock_guard lock(mutex_);
+  return live_.size();
+}
+
+std::size_t SessionRegistry::remembered() const {
+  std::lock_guard lock(mutex_);
+  return by_session_.size() + by_subject_.size();
+}
+
+}  // namespace branchline::api

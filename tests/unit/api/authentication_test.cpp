@@ -1,0 +1,466 @@
+// The API's way in, end to end on loopback: a real HTTPS client (libcurl) calls the API server,
+// which asks the real identity-oidc plugin (through the real host) about tokens signed by an
+// identity provider this test holds (its discovery and JWKS served over HTTPS), decides with the
+// built-in policy, and writes the real audit ledger. The attack tokens, the challenges, DPoP,
+// single logout, step-up, the per-principal limit and failing closed.
+#include "../../support/ledger_entries.hpp"
+#include "../../support/scoped_tmpfs.hpp"
+#include "../../support/test_idp.hpp"
+#include "../plugins/reference_fixture.hpp"
+
+#include "api/access_gate.hpp"
+#include "api/api_routes.hpp"
+#include "api/plugin_identity.hpp"
+#include "api/session_registry.hpp"
+#include "api/tls_context.hpp"
+#include "common/sha256.hpp"
+#include "net/http_client.hpp"
+
+#include <boost/asio/post.hpp>
+#include <openssl/hmac.h>
+
+#include <fstream>
+#include <set>
+
+namespace branchline::test {
+namespace {
+
+namespace json = boost::json;
+namespace jose = plugins::jose;
+using namespace std::chrono_literals;
+
+constexpr const char* kLoa1 = "urn:branchline:loa:1";
+
+std::vector<std::string> header_values(const net::HttpResponse& r, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : r.headers)
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        }))
+      out.push_back(v);
+  return out;
+}
+
+std::string header(const net::HttpResponse& r, std::string_view name) {
+  auto values = header_values(r, name);
+  return values.empty() ? std::string() : values.front();
+}
+
+class ApiAuthentication : public ReferencePlugin {
+ protected:
+  void SetUp() override {
+    ReferencePlugin::SetUp();
+    tls_ = api::ensure_development_certificate(data_dir_ / "tls");
+    idp_.path = "/idp";
+    idp_.add("es-1", make_key("EC", "P-256"), jose::Alg::ES256);
+    idp_.add("rs-1", make_key("RSA", "2048"), jose::Alg::RS256);
+    // A weak key in the key set: the plugin skips it, so tokens it signs have an unknown kid.
+    idp_.add("weak", make_key("RSA", "1024"), jose::Alg::RS256, /*publish=*/false);
+    json::object weak = jose::public_jwk(idp_.keys.at("weak").first.get());
+    weak["kid"] = "weak";
+    idp_.extra_jwks.push_back(weak);
+
+    api::Router router;
+    router.add("GET", "/idp/.well-known/openid-configuration", [this](const api::HttpRequest&, api::Respond r) {
+      r(api::HttpResponse::json(200, json::object{{"issuer", idp_.issuer}, {"jwks_uri", idp_.issuer + "/jwks"}}));
+    });
+    router.add("GET", "/idp/jwks", [this](const api::HttpRequest&, api::Respond r) { r(api::HttpResponse::json(200, idp_.jwks())); });
+    api::ServerOptions idp_options;
+    idp_options.port = 0;
+    idp_server_ = std::make_unique<api::HttpServer>(io_, idp_options, std::make_shared<api::TlsContextHolder>(tls_), std::move(router));
+    idp_server_->start();
+    idp_.issuer = "https://127.0.0.1:" + std::to_string(idp_server_->port()) + "/idp";
+
+    auto library = host::PluginLibrary::load(std::filesystem::path(REFERENCE_PLUGIN_DIR) / "identity-oidc.so", BL_KIND_IDENTITY);
+    host::InstanceConfig config;
+    config.id = "oidc-1";
+    config.settings = json::parse(R"({"issuers":[{"issuer":")" + idp_.issuer +
+                                  R"(","audiences":["branchline-api"],"client_ids":["advisor-console"],"claims":["region","branch"]}]})");
+    config.http.ca_file = tls_.cert_file.string();
+    instance_ = host::PluginInstance::create(library, std::move(config), env_);
+    identity_ = std::make_shared<api::PluginIdentity>("oidc-1", io_.get_executor(), 10s);
+    identity_->bind(instance_.get());
+    sessions_ = std::make_shared<api::SessionRegistry>(3660s);
+    policies_ = std::make_shared<const policy::PolicySet>(policy::PolicySet::embedded_default());
+    client_policy_.ca_file = tls_.cert_file.string();
+  }
+
+  void TearDown() override {
+    if (api_) api_->shutdown(500ms);
+    identity_->unbind();
+    instance_.reset();
+    idp_server_->shutdown(500ms);
+    ReferencePlugin::TearDown();
+  }
+
+  void start_api(std::optional<api::RateLimit> per_principal = std::nullopt,
+                 std::shared_ptr<audit::AuditSink> ledger = nullptr) {
+    api::AccessOptions options;
+    options.per_principal = per_principal;
+    options.node = "node-1";
+    options.region = "north";
+    options.post = [this](std::function<void()> work) { boost::asio::post(io_, std::move(work)); };
+    api::AuthOptions auth;
+    auth.max_token_bytes = 6144;  // below the test client's 8 KiB header cap, so that "oversized" reaches the server
+    gate_ = std::make_shared<api::AccessGate>(std::make_shared<api::Authenticator>(identity_, sessions_, auth),
+                                              policies_, ledger ? ledger : env_.audit, options);
+    api::ApiContext context;
+    context.readiness = [] { return std::string("ok"); };
+    context.gate = gate_;
+    api::ServerOptions server_options;
+    server_options.port = 0;
+    api_ = std::make_unique<api::HttpServer>(io_, server_options, std::make_shared<api::TlsContextHolder>(tls_),
+                                             api::make_router(context));
+    api_->start();
+    base_ = "https://127.0.0.1:" + std::to_string(api_->port());
+  }
+
+  net::HttpResponse send(const std::string& method, const std::string& path, net::HttpHeaders headers, std::string body = {}) {
+    net::HttpRequest request;
+    request.method = method;
+    request.url = base_ + path;
+    request.headers = std::move(headers);
+    request.body = std::move(body);
+    std::promise<net::HttpResponse> answer;
+    net::HttpClient::Id id = 0;
+    std::string reason;
+    bl_status started = client_.start(std::move(request), client_policy_,
+                                      [&answer](net::HttpResponse r) { answer.set_value(std::move(r)); }, &id, &reason);
+    EXPECT_EQ(started, BL_OK) << reason;
+    if (started != BL_OK) return {};
+    auto future = answer.get_future();
+    EXPECT_EQ(future.wait_for(20s), std::future_status::ready);
+    net::HttpResponse r = future.get();
+    EXPECT_EQ(r.status, BL_OK) << r.message;
+    return r;
+  }
+  net::HttpResponse me(const std::string& token, const std::string& scheme = "Bearer", net::HttpHeaders extra = {}) {
+    extra.emplace_back("Authorization", scheme + " " + token);
+    return send("GET", "/api/v1/me", std::move(extra));
+  }
+  net::HttpResponse logout(const std::string& logout_token) {
+    return send("POST", "/api/v1/auth/backchannel-logout", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                "logout_token=" + logout_token);
+  }
+
+  std::vector<json::object> entries(const std::string& action) {
+    std::vector<json::object> out;
+    for (auto& e : ledger_entries(data_dir_ / "audit.db"))
+      if (e.at("action") == action.c_str()) out.push_back(std::move(e));
+    return out;
+  }
+
+  api::TlsSettings tls_;
+  Provider idp_;
+  std::unique_ptr<api::HttpServer> idp_server_, api_;
+  std::unique_ptr<host::PluginInstance> instance_;
+  std::shared_ptr<api::PluginIdentity> identity_;
+  std::shared_ptr<api::SessionRegistry> sessions_;
+  std::shared_ptr<const policy::PolicySet> policies_;
+  std::shared_ptr<api::AccessGate> gate_;
+  std::string base_;
+  net::HttpClient client_;
+  net::HttpPolicy client_policy_;
+};
+
+TEST_F(ApiAuthentication, ASignedInAdvisorReadsTheirOwnSessionAndTheDecisionIsAudited) {
+  start_api();
+  std::string token = idp_.token();
+  net::HttpResponse r = me(token);
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  json::object body = json::parse(r.body).as_object();
+  EXPECT_EQ(body.at("principal"), json::value(idp_.issuer + "|advisor-1"));
+  EXPECT_EQ(body.at("roles"), (json::array{"advisor"}));
+  EXPECT_EQ(body.at("session_id"), "sid-advisor-1");
+  EXPECT_EQ(body.at("acr"), "urn:branchline:loa:2");
+  EXPECT_EQ(body.at("amr"), (json::array{"pwd", "otp"}));
+  EXPECT_EQ(body.at("attributes"), (json::object{{"region", "north"}}));
+  EXPECT_EQ(body.at("token_binding"), "bearer");
+
+  json::object entry = ledger_entry(data_dir_ / "audit.db", "policy.decide");  // an allow is not waited for
+  ASSERT_FALSE(entry.empty());
+  EXPECT_EQ(entry.at("outcome"), "success");
+  EXPECT_EQ(entry.at("policy_decision"), body.at("decision_id"));
+  const json::object& decision = entry.at("decision").as_object();
+  EXPECT_EQ(decision.at("id"), body.at("decision_id"));
+  EXPECT_EQ(decision.at("action"), "session.me.read");
+  EXPECT_EQ(decision.at("result"), "allow");
+  EXPECT_EQ(decision.at("rules"), (json::array{"everyone-reads-own-session"}));
+  EXPECT_EQ(decision.at("policy_hash"), json::value(policies_->hash()));
+  EXPECT_EQ(entry.at("actor").at("principal"), json::value(idp_.issuer + "|advisor-1"));
+  EXPECT_EQ(entry.at("actor").at("role"), "advisor");
+  EXPECT_EQ(entry.at("actor").at("session"), "sid-advisor-1");
+  EXPECT_EQ(entry.at("correlation_id"), json::value(header(r, "X-Request-Id")));
+  EXPECT_EQ(json::serialize(entry).find(token.substr(token.rfind('.') + 1)), std::string::npos);  // no token
+}
+
+TEST_F(ApiAuthentication, WithoutATokenTheAnswerIsAChallengeForBothSchemesAndIsAudited) {
+  start_api();
+  net::HttpResponse r = send("GET", "/api/v1/me", {});
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_EQ(header(r, "Content-Type"), "application/problem+json");
+  std::vector<std::string> challenges = header_values(r, "WWW-Authenticate");
+  ASSERT_EQ(challenges.size(), 2u);
+  EXPECT_EQ(challenges[0], "Bearer realm=\"branchline\"");  // no error code without a token (RFC 6750 §3.1)
+  EXPECT_EQ(challenges[1].rfind("DPoP realm=\"branchline\", algs=\"ES256 ", 0), 0u) << challenges[1];
+  std::vector<json::object> refused = entries("auth.token");
+  ASSERT_EQ(refused.size(), 1u);  // durable before the answer
+  EXPECT_EQ(refused[0].at("outcome"), "denied");
+  EXPECT_EQ(refused[0].at("reason"), "no access token");
+  EXPECT_EQ(refused[0].at("resource"), (json::object{{"type", "api_route"}, {"id", "GET /api/v1/me"}}));
+  EXPECT_EQ(refused[0].at("status"), 401);
+}
+
+TEST_F(ApiAuthentication, EveryAttackTokenIsAnswered401AndAudited) {
+  start_api();
+  auto claims = [&](auto change) {
+    json::object c = idp_.claims();
+    change(c);
+    return c;
+  };
+  auto b64 = [](std::string_view s) { return jose::base64url_encode(s); };
+  std::string good = idp_.token(idp_.claims(), "rs-1");
+  std::size_t dot1 = good.find('.'), dot2 = good.find('.', dot1 + 1);
+  std::string payload = good.substr(dot1 + 1, dot2 - dot1 - 1);
+  std::string hs256;
+  {
+    std::string input = b64(R"({"alg":"HS256","typ":"at+jwt","kid":"rs-1"})") + "." + payload;
+    std::string pem = public_pem(idp_.keys.at("rs-1").first.get());
+    unsigned char mac[32];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), pem.data(), static_cast<int>(pem.size()), reinterpret_cast<const unsigned char*>(input.data()),
+         input.size(), mac, &n);
+    hs256 = input + "." + b64(std::string_view(reinterpret_cast<char*>(mac), n));
+  }
+  idp_.add("rogue", make_key("EC", "P-256"), jose::Alg::ES256, /*publish=*/false);
+  std::vector<std::pair<std::string, std::string>> attacks = {
+      {"alg none", b64(R"({"alg":"none","typ":"at+jwt"})") + "." + payload + ".c2ln"},
+      {"HS256 keyed with the RSA public key", hs256},
+      {"wrong audience", idp_.token(claims([](json::object& c) { c["aud"] = "another-api"; }))},
+      {"wrong issuer", idp_.token(claims([&](json::object& c) { c["iss"] = idp_.issuer + "/"; }))},
+      {"expired", idp_.token(claims([](json::object& c) { c["exp"] = now() - 120; }))},
+      {"not yet valid", idp_.token(claims([](json::object& c) { c["nbf"] = now() + 600; }))},
+      {"unknown kid", idp_.token(idp_.claims(), "rogue")},
+      {"tampered payload",
+       good.substr(0, dot1 + 1) + b64(json::serialize(claims([](json::object& c) { c["roles"] = json::array{"auditor"}; }))) +
+           good.substr(dot2)},
+      {"oversized", idp_.token(claims([](json::object& c) { c["pad"] = std::string(5000, 'x'); }))},
+      {"signed by a weak key of the key set", idp_.token(idp_.claims(), "weak")},
+  };
+  std::set<std::string> fingerprints;
+  for (const auto& [name, token] : attacks) {
+    SCOPED_TRACE(name);
+    net::HttpResponse r = me(token);
+    EXPECT_EQ(r.http_status, 401) << r.body;
+    std::vector<std::string> challenges = header_values(r, "WWW-Authenticate");
+    ASSERT_EQ(challenges.size(), 2u);
+    EXPECT_EQ(challenges[0].rfind("Bearer realm=\"branchline\", error=\"invalid_token\", error_description=\"", 0), 0u)
+        << challenges[0];
+    fingerprints.insert(sha256_hex(token).substr(0, 16));
+  }
+  // Each refusal is in the ledger (durable before its answer), with the token's fingerprint only.
+  std::vector<json::object> refused = entries("auth.token");
+  ASSERT_EQ(refused.size(), attacks.size());
+  std::set<std::string> audited;
+  for (const auto& e : refused) {
+    EXPECT_EQ(e.at("outcome"), "denied");
+    EXPECT_EQ(e.at("status"), 401);
+    audited.insert(std::string(e.at("token_fingerprint").as_string()));
+    for (const auto& [name, token] : attacks) EXPECT_EQ(json::serialize(e).find(token.substr(dot1 + 1, 40)), std::string::npos);
+  }
+  EXPECT_EQ(audited, fingerprints);
+  EXPECT_EQ(me(good).http_status, 200);  // and the provider's own tokens still pass
+}
+
+TEST_F(ApiAuthentication, AMalformedAuthorizationIsABadRequest) {
+  start_api();
+  std::string token = idp_.token();
+  EXPECT_EQ(me("not token68!").http_status, 400);
+  EXPECT_EQ(send("GET", "/api/v1/me", {{"Authorization", "Bearer " + token}, {"Authorization", "Bearer " + token}}).http_status, 400);
+  net::HttpResponse r = me(token, "DPoP");  // a DPoP token needs its proof header
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(header(r, "WWW-Authenticate"), "DPoP realm=\"branchline\", error=\"invalid_request\"");
+  EXPECT_EQ(me(token, "Basic").http_status, 401);  // another scheme: challenged, as with no token
+  EXPECT_EQ(entries("auth.token").size(), 4u);
+}
+
+TEST_F(ApiAuthentication, ADpopBoundTokenPassesOnlyWithAProofForThisRequest) {
+  start_api();
+  DpopClient client;
+  std::string token = idp_.token(
+      [&] {
+        json::object c = idp_.claims();
+        c["cnf"] = json::object{{"jkt", client.jkt()}};
+        return c;
+      }(),
+      "es-1");
+  std::string url = base_ + "/api/v1/me";
+  net::HttpResponse r = me(token, "DPoP", {{"DPoP", client.proof("GET", url, token)}});
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("token_binding"), "dpop");
+  EXPECT_EQ(me(token).http_status, 401);  // as a bearer token
+  EXPECT_EQ(me(token, "DPoP", {{"DPoP", client.proof("POST", url, token)}}).http_status, 401);  // another method
+  EXPECT_EQ(me(token, "DPoP", {{"DPoP", client.proof("GET", base_ + "/api/v1/other", token)}}).http_status, 401);
+  DpopClient thief;
+  EXPECT_EQ(me(token, "DPoP", {{"DPoP", thief.proof("GET", url, token)}}).http_status, 401);
+}
+
+TEST_F(ApiAuthentication, SingleLogoutEndsTheSessionsTokensAndLiveSessionsAtOnce) {
+  start_api();
+  std::string token = idp_.token();
+  ASSERT_EQ(me(token).http_status, 200);
+  std::string other_session = idp_.token([&] {
+    json::object c = idp_.claims();
+    c["sid"] = "sid-2";
+    return c;
+  }());
+  std::atomic<bool> closed{false};
+  auto live = sessions_->attach({idp_.issuer, "advisor-1", "sid-advisor-1"}, now(), [&] { closed = true; });
+
+  auto started = std::chrono::steady_clock::now();
+  net::HttpResponse r = logout(idp_.token(logout_claims(idp_, "lo-1"), "es-1", "logout+jwt"));
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(header(r, "Cache-Control"), "no-store");
+  EXPECT_TRUE(closed);  // closed before the provider got its answer
+  EXPECT_LT(took, 1s);
+  std::printf("back-channel logout: answered and the live session closed in %.1f ms\n",
+              std::chrono::duration<double, std::milli>(took).count());
+
+  net::HttpResponse refused = me(token);
+  EXPECT_EQ(refused.http_status, 401);
+  EXPECT_NE(refused.body.find("ended by logout"), std::string::npos) << refused.body;
+  EXPECT_EQ(me(other_session).http_status, 200);  // the logout named one session (sid)
+
+  json::object entry = entries("auth.logout").at(0);
+  EXPECT_EQ(entry.at("outcome"), "success");
+  EXPECT_EQ(entry.at("closed"), 1);
+  EXPECT_EQ(entry.at("resource"),
+            (json::object{{"type", "session"}, {"issuer", idp_.issuer}, {"id", "sid-advisor-1"}, {"subject", "advisor-1"}}));
+
+  // Replayed: 400 with an OAuth error, and audited.
+  r = logout(idp_.token(logout_claims(idp_, "lo-1"), "es-1", "logout+jwt"));
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(json::parse(r.body).at("error"), "invalid_request");
+  EXPECT_EQ(entries("auth.logout").size(), 2u);
+  EXPECT_EQ(entries("auth.logout").at(1).at("outcome"), "denied");
+  // Not a form: refused before the plugin sees it.
+  EXPECT_EQ(send("POST", "/api/v1/auth/backchannel-logout", {{"Content-Type", "application/json"}}, "{}").http_status, 400);
+
+  // A logout of the subject alone ends every earlier session of theirs; a later sign-in works.
+  json::object by_subject = logout_claims(idp_, "lo-2");
+  by_subject.erase("sid");
+  ASSERT_EQ(logout(idp_.token(by_subject, "es-1", "logout+jwt")).http_status, 200);
+  EXPECT_EQ(me(other_session).http_status, 401);
+  json::object later = idp_.claims();
+  later["iat"] = now() + 2;
+  later["sid"] = "sid-3";
+  EXPECT_EQ(me(idp_.token(later)).http_status, 200);
+}
+
+TEST_F(ApiAuthentication, AStepUpRuleIsAnsweredWithAnRfc9470Challenge) {
+  start_api();
+  api::HttpRequest request;
+  request.method = "POST";
+  request.path = "/api/v1/customers/c-1/operations";
+  request.remote_address = "10.0.0.7";
+  request.request_id = "req-1";
+  api::Principal advisor;
+  advisor.issuer = idp_.issuer;
+  advisor.subject = "advisor-1";
+  advisor.roles = {"advisor"};
+  advisor.acr = kLoa1;
+  advisor.auth_time = now() - 30;
+  advisor.claims = json::object{{"region", "north"}};
+  auto ask = [&](const api::Principal& p, const std::string& customer_region) {
+    api::Question q;
+    q.action = "core.operation.transfer";
+    q.resource = {"Customer", "c-1"};
+    q.entities.add({q.resource, {{"region", policy::Value(customer_region)}}, {}});
+    q.durable = true;
+    std::promise<std::optional<api::HttpResponse>> answer;
+    gate_->authorize(request, p, std::move(q), [&answer](api::HttpResponse r) { answer.set_value(std::move(r)); },
+                     [&answer](api::Verdict) { answer.set_value(std::nullopt); });
+    auto f = answer.get_future();
+    EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
+    return f.get();
+  };
+
+  std::optional<api::HttpResponse> r = ask(advisor, "north");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  std::string challenge;
+  for (const auto& [k, v] : r->headers)
+    if (k == "WWW-Authenticate" && v.rfind("Bearer", 0) == 0) challenge = v;
+  EXPECT_EQ(challenge,
+            "Bearer realm=\"branchline\", error=\"insufficient_user_authentication\", error_description=\"a stronger or more "
+            "recent authentication is required\", acr_values=\"urn:branchline:loa:2\", max_age=300");
+  json::object entry = entries("policy.decide").back();
+  EXPECT_EQ(entry.at("outcome"), "denied");
+  EXPECT_EQ(entry.at("decision").at("step_up").at("rule"), "money-movement-needs-recent-mfa");
+  EXPECT_EQ(entry.at("decision").at("rules"), (json::array{"money-movement-needs-recent-mfa"}));
+
+  api::Principal stepped_up = advisor;
+  stepped_up.acr = "urn:branchline:loa:2";
+  r = ask(stepped_up, "south");  // another region's customer: no permit
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  entry = entries("policy.decide").back();
+  EXPECT_EQ(entry.at("outcome"), "denied");
+  EXPECT_EQ(entry.at("reason"), "no policy permits it");
+  EXPECT_EQ(entry.at("decision").at("rules"), json::array());
+  EXPECT_FALSE(ask(stepped_up, "north"));  // allowed: the route goes on
+  entry = entries("policy.decide").back();  // durable before it went on
+  EXPECT_EQ(entry.at("outcome"), "success");
+  EXPECT_EQ(entry.at("decision").at("rules"), (json::array{"advisors-serve-customers-of-their-region"}));
+}
+
+TEST_F(ApiAuthentication, OverItsOwnLimitAPrincipalGets429AndOthersDoNot) {
+  start_api(api::RateLimit{0.01, 2});
+  std::string token = idp_.token();
+  EXPECT_EQ(me(token).http_status, 200);
+  EXPECT_EQ(me(token).http_status, 200);
+  net::HttpResponse r = me(token);
+  EXPECT_EQ(r.http_status, 429);
+  EXPECT_FALSE(header(r, "Retry-After").empty());
+  EXPECT_EQ(me(idp_.token(idp_.claims("advisor-2"))).http_status, 200);
+}
+
+TEST_F(ApiAuthentication, WithTheIdentityPluginDownTheAnswerIs503NotADenial) {
+  start_api();
+  std::string token = idp_.token();
+  identity_->unbind();
+  net::HttpResponse r = me(token);
+  EXPECT_EQ(r.http_status, 503);
+  EXPECT_EQ(header(r, "Retry-After"), "5");
+  EXPECT_TRUE(header_values(r, "WWW-Authenticate").empty());
+  json::object entry = entries("auth.token").at(0);
+  EXPECT_EQ(entry.at("outcome"), "failure");
+}
+
+TEST_F(ApiAuthentication, WhenTheLedgerCannotBeWrittenTheRequestFailsClosed) {
+  ScopedTmpfs disk(data_dir_ / "small-disk", "2m");
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs CAP_SYS_ADMIN (./tests/run.sh runs as root)";
+  std::shared_ptr<audit::Ledger> ledger = audit::Ledger::open(data_dir_ / "small-disk" / "audit.db");
+  start_api(std::nullopt, ledger);
+  ASSERT_EQ(send("GET", "/api/v1/me", {}).http_status, 401);  // the ledger works: audited, then answered
+  {
+    std::ofstream fill(data_dir_ / "small-disk" / "fill", std::ios::binary);
+    std::string block(64 * 1024, 'x');
+    while (fill.write(block.data(), static_cast<std::streamsize>(block.size()))) {
+    }
+  }
+  net::HttpResponse r = send("GET", "/api/v1/me", {});
+  EXPECT_EQ(r.http_status, 503);
+  EXPECT_NE(r.body.find("audit ledger cannot be written"), std::string::npos) << r.body;
+  r = me(idp_.token(idp_.claims("advisor-3")));
+  EXPECT_EQ(r.http_status, 200);  // an allow that reads no customer data is not held back by the ledger
+  api_->shutdown(500ms);
+  api_.reset();
+  gate_.reset();
+  std::filesystem::remove(data_dir_ / "small-disk" / "fill");
+  ledger.reset();  // before the disk goes
+}
+
+}  // namespace
+}  // namespace branchline::test
