@@ -2,12 +2,23 @@
 // loopback: discovery and JWKS, tokens from a whole authorization-code + PKCE login at both
 // levels of assurance, a DPoP-bound token, the provider's key rotation, and back-channel logout
 // tokens sent by the provider itself to a receiver that hands them to the plugin.
+// OidcProviderAtTheApi: the same provider in front of the API itself (the gate, the policies, the
+// ledger): a login used at the API, step-up, and the provider's back-channel logout posted to the
+// API's own endpoint, ending the session and its live sessions.
 #include "../unit/plugins/reference_fixture.hpp"
 
 #include "../../plugins/common/jose.hpp"
+#include "../support/api_on_loopback.hpp"
+#include "../support/ledger_entries.hpp"
 #include "../support/oidc_peer.hpp"
+#include "api/access_gate.hpp"
+#include "api/api_routes.hpp"
 #include "api/http_server.hpp"
+#include "api/plugin_identity.hpp"
+#include "api/session_registry.hpp"
 #include "api/tls_context.hpp"
+
+#include <boost/asio/post.hpp>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -168,6 +179,143 @@ TEST_F(OidcProvider, TheProvidersBackChannelLogoutNamesTheSessionOfTheAccessToke
   EXPECT_EQ(events[0].at("event"), "backchannel.success");
   std::cout << "logout delivered " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
             << " ms after the user confirmed it\n";
+}
+
+
+class OidcProviderAtTheApi : public ReferencePlugin {
+ protected:
+  void SetUp() override {
+    ReferencePlugin::SetUp();
+    tls_ = api::ensure_development_certificate(data_dir_ / "tls");
+    // The API first (as branchlined starts it), its identity plugin bound once it runs.
+    identity_ = std::make_shared<api::PluginIdentity>("oidc-1", io_.get_executor(), std::chrono::milliseconds(10000));
+    sessions_ = std::make_shared<api::SessionRegistry>(std::chrono::seconds(3660));
+    api::AccessOptions options;
+    options.node = "node-1";
+    options.post = [this](std::function<void()> work) { boost::asio::post(io_, std::move(work)); };
+    gate_ = std::make_shared<api::AccessGate>(
+        std::make_shared<api::Authenticator>(identity_, sessions_, api::AuthOptions{}),
+        std::make_shared<const policy::PolicySet>(policy::PolicySet::embedded_default()), env_.audit, options);
+    api_ = serve_api_on_loopback(io_, tls_, gate_);
+    base_ = loopback_url(*api_);
+    peer_ = std::make_unique<OidcPeer>(data_dir_ / "idp", tls_.cert_file, tls_.key_file, base_ + "/api/v1/auth/backchannel-logout");
+    auto library = host::PluginLibrary::load(std::filesystem::path(REFERENCE_PLUGIN_DIR) / "identity-oidc.so",
+                                             BL_KIND_IDENTITY);
+    host::InstanceConfig config;
+    config.id = "oidc-1";
+    config.settings = json::parse(R"({"issuers":[{"issuer":")" + peer_->issuer() +
+                                  R"(","audiences":["branchline-api"],"client_ids":["advisor-console"],"claims":["region","branch"]}]})");
+    config.http.ca_file = tls_.cert_file.string();
+    instance_ = host::PluginInstance::create(library, std::move(config), env_);
+    identity_->bind(instance_.get());
+    client_policy_.ca_file = tls_.cert_file.string();
+  }
+  void TearDown() override {
+    peer_.reset();
+    api_->shutdown(std::chrono::milliseconds(500));
+    identity_->unbind();
+    instance_.reset();
+    ReferencePlugin::TearDown();
+  }
+
+  net::HttpResponse me(const std::string& token) {
+    net::HttpResponse r = https_call(client_, client_policy_, "GET", base_ + "/api/v1/me", {{"Authorization", "Bearer " + token}});
+    EXPECT_EQ(r.status, BL_OK) << r.message;
+    return r;
+  }
+
+  // The principal the gate makes of a token, as a route would get it.
+  std::shared_ptr<const api::Principal> principal(const std::string& token) {
+    api::HttpRequest request;
+    request.method = "GET";
+    request.path = "/api/v1/me";
+    request.headers = {{"authorization", "Bearer " + token}};
+    std::promise<std::shared_ptr<const api::Principal>> got;
+    gate_->authenticate(request, [&got](api::HttpResponse) { got.set_value(nullptr); },
+                        [&got](std::shared_ptr<const api::Principal> p) { got.set_value(std::move(p)); });
+    return got.get_future().get();
+  }
+
+  api::TlsSettings tls_;
+  std::shared_ptr<api::PluginIdentity> identity_;
+  std::shared_ptr<api::SessionRegistry> sessions_;
+  std::shared_ptr<api::AccessGate> gate_;
+  std::unique_ptr<api::HttpServer> api_;
+  std::string base_;
+  std::unique_ptr<OidcPeer> peer_;
+  std::unique_ptr<host::PluginInstance> instance_;
+  net::HttpClient client_;
+  net::HttpPolicy client_policy_;
+};
+
+TEST_F(OidcProviderAtTheApi, TheProvidersLogoutEndsTheSessionAtTheApiWithinASecond) {
+  json::object tokens = peer_->login("advisor-1", kLoa1);
+  std::string token(tokens.at("access_token").as_string());
+  net::HttpResponse r = me(token);
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  json::object who = json::parse(r.body).as_object();
+  EXPECT_EQ(who.at("principal"), json::value(peer_->issuer() + "|advisor-1"));
+  EXPECT_EQ(who.at("acr"), kLoa1);
+  EXPECT_EQ(who.at("attributes"), (json::object{{"region", "north"}, {"branch", "b-12"}}));
+  std::string sid(who.at("session_id").as_string());
+
+  // A live session of that sign-in (what a WebSocket or a media session registers).
+  std::promise<std::chrono::steady_clock::time_point> closed;
+  auto live = sessions_->attach({peer_->issuer(), "advisor-1", sid}, std::nullopt,
+                                [&closed] { closed.set_value(std::chrono::steady_clock::now()); });
+  ASSERT_TRUE(live);
+
+  auto started = std::chrono::steady_clock::now();
+  peer_->logout(std::string(tokens.at("browser").as_string()));  // the user signs out at the provider
+  auto closed_at = closed.get_future();
+  ASSERT_EQ(closed_at.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto took = closed_at.get() - started;
+  EXPECT_LT(took, std::chrono::seconds(1));
+  std::printf("single logout from the real provider: the live session closed %.0f ms after the user signed out\n",
+              std::chrono::duration<double, std::milli>(took).count());
+
+  r = me(token);
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_NE(r.body.find("ended by logout"), std::string::npos) << r.body;
+  json::object entry = ledger_entry(data_dir_ / "audit.db", "auth.logout");
+  EXPECT_EQ(entry.at("outcome"), "success");
+  EXPECT_EQ(entry.at("resource").at("id"), json::value(sid));
+  EXPECT_EQ(entry.at("closed"), 1);
+  for (int i = 0; i < 50 && peer_->events().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(peer_->events().at(0).at("event"), "backchannel.success");  // the provider saw our 200
+  // A new sign-in is a new session.
+  EXPECT_EQ(me(std::string(peer_->login("advisor-1", kLoa1).at("access_token").as_string())).http_status, 200);
+}
+
+TEST_F(OidcProviderAtTheApi, MovingMoneyAsksForAStepUpThatASecondFactorSignInMeets) {
+  auto ask_transfer = [&](const api::Principal& p) {
+    api::HttpRequest request;
+    request.method = "POST";
+    request.path = "/api/v1/customers/c-1001/operations";
+    api::Question q;
+    q.action = "core.operation.transfer";
+    q.resource = {"Customer", "c-1001"};
+    q.entities.add({q.resource, {{"region", policy::Value("north")}}, {}});
+    q.durable = true;
+    std::promise<int> status;
+    gate_->authorize(request, p, std::move(q), [&status](api::HttpResponse r) {
+      std::string challenge;
+      for (const auto& [k, v] : r.headers)
+        if (k == "WWW-Authenticate" && v.rfind("Bearer", 0) == 0) challenge = v;
+      EXPECT_NE(challenge.find("error=\"insufficient_user_authentication\""), std::string::npos) << challenge;
+      EXPECT_NE(challenge.find("acr_values=\"urn:branchline:loa:2\", max_age=300"), std::string::npos) << challenge;
+      status.set_value(r.status);
+    }, [&status](api::Verdict) { status.set_value(200); });
+    return status.get_future().get();
+  };
+  auto password_only = principal(std::string(peer_->login("advisor-1", kLoa1).at("access_token").as_string()));
+  ASSERT_TRUE(password_only);
+  EXPECT_EQ(ask_transfer(*password_only), 401);
+  // The client signs in again as the challenge asks (acr_values=urn:branchline:loa:2): now with a second factor.
+  auto second_factor = principal(std::string(peer_->login("advisor-1", kLoa2).at("access_token").as_string()));
+  ASSERT_TRUE(second_factor);
+  EXPECT_EQ(second_factor->amr, (std::vector<std::string>{"pwd", "otp"}));
+  EXPECT_EQ(ask_transfer(*second_factor), 200);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // BRANCHLINE_TEST_PEERS_DIR; ./tests/run.sh installs the npm packages.
 #pragma once
 
+#include "https_call.hpp"
 #include "net/http_client.hpp"
 
 #include <boost/json.hpp>
@@ -87,23 +88,15 @@ class OidcPeer {
 
   // POST/GET one of its /test helpers; the parsed JSON answer, or a throw with its error.
   boost::json::value call(const std::string& method, const std::string& path, const boost::json::object& body = {}) {
-    net::HttpRequest request;
-    request.method = method;
-    request.url = issuer_ + path;
-    if (method == "POST") {
-      request.headers = {{"Content-Type", "application/json"}};
-      request.body = boost::json::serialize(body);
-    }
-    request.timeout = std::chrono::milliseconds(30000);
     net::HttpPolicy policy;
     policy.ca_file = cert_.string();
-    std::promise<net::HttpResponse> answer;
-    net::HttpClient::Id id = 0;
-    std::string reason;
-    if (client_.start(request, policy, [&answer](net::HttpResponse r) { answer.set_value(std::move(r)); }, &id, &reason) !=
-        BL_OK)
-      throw std::runtime_error("request refused: " + reason);
-    net::HttpResponse r = answer.get_future().get();
+    net::HttpHeaders headers;
+    std::string text;
+    if (method == "POST") {
+      headers = {{"Content-Type", "application/json"}};
+      text = boost::json::serialize(body);
+    }
+    net::HttpResponse r = https_call(client_, policy, method, issuer_ + path, std::move(headers), std::move(text));
     if (r.status != BL_OK || r.http_status != 200)
       throw std::runtime_error(path + ": " + r.message + " HTTP " + std::to_string(r.http_status) + " " + r.body);
     return boost::json::parse(r.body);

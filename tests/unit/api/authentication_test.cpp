@@ -3,6 +3,8 @@
 // identity provider this test holds (its discovery and JWKS served over HTTPS), decides with the
 // built-in policy, and writes the real audit ledger. The attack tokens, the challenges, DPoP,
 // single logout, step-up, the per-principal limit and failing closed.
+#include "../../support/api_on_loopback.hpp"
+#include "../../support/https_call.hpp"
 #include "../../support/ledger_entries.hpp"
 #include "../../support/scoped_tmpfs.hpp"
 #include "../../support/test_idp.hpp"
@@ -104,33 +106,12 @@ class ApiAuthentication : public ReferencePlugin {
     auth.max_token_bytes = 6144;  // below the test client's 8 KiB header cap, so that "oversized" reaches the server
     gate_ = std::make_shared<api::AccessGate>(std::make_shared<api::Authenticator>(identity_, sessions_, auth),
                                               policies_, ledger ? ledger : env_.audit, options);
-    api::ApiContext context;
-    context.readiness = [] { return std::string("ok"); };
-    context.gate = gate_;
-    api::ServerOptions server_options;
-    server_options.port = 0;
-    api_ = std::make_unique<api::HttpServer>(io_, server_options, std::make_shared<api::TlsContextHolder>(tls_),
-                                             api::make_router(context));
-    api_->start();
-    base_ = "https://127.0.0.1:" + std::to_string(api_->port());
+    api_ = serve_api_on_loopback(io_, tls_, gate_);
+    base_ = loopback_url(*api_);
   }
 
   net::HttpResponse send(const std::string& method, const std::string& path, net::HttpHeaders headers, std::string body = {}) {
-    net::HttpRequest request;
-    request.method = method;
-    request.url = base_ + path;
-    request.headers = std::move(headers);
-    request.body = std::move(body);
-    std::promise<net::HttpResponse> answer;
-    net::HttpClient::Id id = 0;
-    std::string reason;
-    bl_status started = client_.start(std::move(request), client_policy_,
-                                      [&answer](net::HttpResponse r) { answer.set_value(std::move(r)); }, &id, &reason);
-    EXPECT_EQ(started, BL_OK) << reason;
-    if (started != BL_OK) return {};
-    auto future = answer.get_future();
-    EXPECT_EQ(future.wait_for(20s), std::future_status::ready);
-    net::HttpResponse r = future.get();
+    net::HttpResponse r = https_call(client_, client_policy_, method, base_ + path, std::move(headers), std::move(body));
     EXPECT_EQ(r.status, BL_OK) << r.message;
     return r;
   }
