@@ -4,6 +4,7 @@
 #include "audit/audit_sink.hpp"
 #include "common/log.hpp"
 #include "common/random_id.hpp"
+#include "common/utf8.hpp"
 
 #include <boost/json.hpp>
 
@@ -61,6 +62,9 @@ void AccessGate::post(std::function<void()> work) const {
 
 void AccessGate::record(const HttpRequest& request, json::object entry, bool durable, Respond respond,
                         std::function<void()> next) const {
+  // Reasons carry text from plugins and clients: valid UTF-8 and bounded, or the ledger refuses the entry.
+  if (auto* reason = entry.if_contains("reason"); reason && reason->is_string())
+    *reason = utf8::printable(reason->as_string(), 256);
   entry["node"] = options_.node;
   entry["region"] = options_.region;
   entry["correlation_id"] = request.request_id;
@@ -72,7 +76,9 @@ void AccessGate::record(const HttpRequest& request, json::object entry, bool dur
   }
   audit_->append(std::move(entry), [this, respond = std::move(respond), next = std::move(next)](bl_status status) mutable {
     if (status != BL_OK) {
-      log::error("api", "the audit ledger cannot be written; the request is refused (fail closed)");
+      log::error("api", status == BL_INVALID_ARGUMENT
+                            ? "an audit entry of the API was refused as malformed (a bug); the request is refused"
+                            : "the audit ledger cannot be written; the request is refused (fail closed)");
       return post([respond = std::move(respond)] { respond(ledger_unavailable()); });
     }
     post(std::move(next));
@@ -141,8 +147,9 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
   } else {
     question.entities.add(principal_entity(principal));
     policy::Request ask{{"User", principal.id()}, {"Action", question.action}, question.resource,
-                        principal_context(principal)};
-    for (auto& [key, value] : question.context) ask.context[key] = value;
+                        std::move(question.context)};
+    // What the sign-in proved comes from the token, never from the route.
+    for (auto& [key, value] : principal_context(principal)) ask.context[key] = value;
     verdict.decision = policies_->decide(ask, question.entities);
   }
 

@@ -18,7 +18,8 @@
 //    A deny is answered (403, or 401 for step-up) only once its entry is durable; an allow of a
 //    `durable` question (it reads customer data or changes something) continues only then.
 //    When the ledger cannot be written the request fails closed: 503, nothing done.
-//  - Continuations (`next`) run through options.post, never on the ledger's thread.
+//  - Continuations (`next`) never run on the ledger's thread: after a durable write they go through
+//    options.post; otherwise they run on the calling thread (the server's or the plugin's reply).
 //  - The principal as the policies see it: User::"<iss>|<sub>" with roles (and Role parents),
 //    region and branch (from the token's claims), customer (a Customer, when the token names
 //    one); the context has acr, amr and auth_age_s. See docs/policy.md.
@@ -54,7 +55,7 @@ struct Question {
   std::string action;                  // e.g. "crm.customer.read"
   policy::EntityUid resource;          // e.g. Customer::"c-1001"
   policy::Entities entities;           // what the rules may know of the resource (the gate adds the principal)
-  policy::Record context;              // beyond acr, amr and auth_age_s, which the gate adds
+  policy::Record context;              // beyond acr, amr and auth_age_s, which the gate sets from the token (and wins)
   boost::json::object audit_resource;  // the entry's resource: {type, id} and customer, consultation
   bool durable = false;                // reads customer data or changes something
 };

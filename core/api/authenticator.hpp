@@ -16,10 +16,10 @@
 //      max_token_lifetime from now: the host remembers logouts only that long;
 //      a token of a session that single logout ended (session_registry).
 //  - Answers:
-//      no Authorization header: 401 with a `WWW-Authenticate` challenge for each scheme (Bearer
-//      and DPoP) and no error code (RFC 6750 §3.1);
-//      a malformed header (two Authorization headers, an unknown scheme, not token68, a DPoP
-//      token with no or several proofs): 400, error="invalid_request";
+//      no Authorization header, or a scheme other than Bearer and DPoP: 401 with a
+//      `WWW-Authenticate` challenge for each scheme and no error code (RFC 6750 §3.1);
+//      a malformed header (two Authorization headers, not token68, a DPoP token with no or
+//      several proofs): 400, error="invalid_request";
 //      a refused token: 401, error="invalid_token" on the scheme that was used, with a short
 //      error_description;
 //      the identity provider unreachable, its keys unavailable, or no identity plugin: 503 with

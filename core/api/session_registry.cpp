@@ -25,28 +25,32 @@ SessionRegistry::Attachment::~Attachment() {
   if (registry_) registry_->detach(id_);
 }
 
+std::map<SessionRegistry::Pair, SessionRegistry::Record>& SessionRegistry::records(Index index) {
+  return index == Index::session ? by_session_ : index == Index::subject ? by_subject_ : by_subject_sessionless_;
+}
+
 void SessionRegistry::forget_expired_locked(Clock::time_point now) {
   while (!expiry_.empty() && expiry_.begin()->first <= now) {
-    auto [by_session, key] = expiry_.begin()->second;
-    auto& records = by_session ? by_session_ : by_subject_;
+    auto [index, key] = expiry_.begin()->second;
+    auto& from = records(index);
     // A record renewed by a later logout has a later forget_at; this expiry entry is stale then.
-    if (auto it = records.find(key); it != records.end() && it->second.forget_at <= now) records.erase(it);
+    if (auto it = from.find(key); it != from.end() && it->second.forget_at <= now) from.erase(it);
     expiry_.erase(expiry_.begin());
   }
 }
 
-void SessionRegistry::remember_locked(std::map<Pair, Record>& records, Pair key, std::int64_t at, Clock::time_point now) {
+void SessionRegistry::remember_locked(Index index, Pair key, std::int64_t at, Clock::time_point now) {
   Clock::time_point forget_at = now + remember_;
-  auto [it, inserted] = records.try_emplace(key, Record{at, forget_at});
+  auto [it, inserted] = records(index).try_emplace(key, Record{at, forget_at});
   if (!inserted) {
     it->second.at = std::max(it->second.at, at);
     it->second.forget_at = forget_at;
   }
-  expiry_.emplace(forget_at, std::make_pair(&records == &by_session_, std::move(key)));
-  while (by_session_.size() + by_subject_.size() > max_records_ && !expiry_.empty()) {
-    auto [by_session, oldest] = expiry_.begin()->second;
+  expiry_.emplace(forget_at, std::make_pair(index, std::move(key)));
+  while (by_session_.size() + by_subject_.size() + by_subject_sessionless_.size() > max_records_ && !expiry_.empty()) {
+    auto [oldest_index, oldest] = expiry_.begin()->second;
     expiry_.erase(expiry_.begin());
-    if ((by_session ? by_session_ : by_subject_).erase(oldest) > 0)
+    if (records(oldest_index).erase(oldest) > 0)
       log::warn("api", "the record of logged-out sessions is full (" + std::to_string(max_records_) +
                            "); the oldest logout is forgotten before its tokens expire");
   }
@@ -57,12 +61,15 @@ std::size_t SessionRegistry::end(const Logout& logout, Clock::time_point now) {
   {
     std::lock_guard lock(mutex_);
     forget_expired_locked(now);
-    if (logout.session_id && !logout.session_id->empty())
-      remember_locked(by_session_, {logout.issuer, *logout.session_id}, logout.at, now);
-    else if (logout.subject && !logout.subject->empty())
-      remember_locked(by_subject_, {logout.issuer, *logout.subject}, logout.at, now);
-    else
+    bool has_subject = logout.subject && !logout.subject->empty();
+    if (logout.session_id && !logout.session_id->empty()) {
+      remember_locked(Index::session, {logout.issuer, *logout.session_id}, logout.at, now);
+      if (has_subject) remember_locked(Index::sessionless, {logout.issuer, *logout.subject}, logout.at, now);
+    } else if (has_subject) {
+      remember_locked(Index::subject, {logout.issuer, *logout.subject}, logout.at, now);
+    } else {
       return 0;
+    }
     for (auto it = live_.begin(); it != live_.end(); ++it) {
       if (it->second.close && logged_out_locked(it->second.key, it->second.issued_at, now))
         closers.push_back(std::exchange(it->second.close, nullptr));  // each closer runs once
@@ -76,9 +83,12 @@ bool SessionRegistry::logged_out_locked(const SessionKey& key, std::optional<std
                                         Clock::time_point now) {
   forget_expired_locked(now);
   if (!key.session_id.empty() && by_session_.count({key.issuer, key.session_id}) > 0) return true;
-  if (auto it = by_subject_.find({key.issuer, key.subject}); it != by_subject_.end())
-    return !issued_at || *issued_at <= it->second.at;
-  return false;
+  auto ended_before = [&](const std::map<Pair, Record>& from) {
+    auto it = from.find({key.issuer, key.subject});
+    return it != from.end() && (!issued_at || *issued_at <= it->second.at);
+  };
+  if (ended_before(by_subject_)) return true;
+  return key.session_id.empty() && ended_before(by_subject_sessionless_);
 }
 
 bool SessionRegistry::logged_out(const SessionKey& key, std::optional<std::int64_t> issued_at, Clock::time_point now) {
@@ -115,7 +125,7 @@ std::size_t SessionRegistry::live() const {
 
 std::size_t SessionRegistry::remembered() const {
   std::lock_guard lock(mutex_);
-  return by_session_.size() + by_subject_.size();
+  return by_session_.size() + by_subject_.size() + by_subject_sessionless_.size();
 }
 
 }  // namespace branchline::api

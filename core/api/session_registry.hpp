@@ -9,13 +9,15 @@
 //    that matches (WebSockets, media sessions), outside the registry's lock. It returns how many it
 //    closed. As Back-Channel Logout 1.0 §2.4 says, a logout that names a session (`sid`) ends that
 //    session only, even when it names the subject too; one that names only a subject ends every
-//    session of that subject.
+//    session of that subject. A logout naming both also ends the subject's tokens that carry no
+//    session id (many providers leave `sid` out of access tokens): they could be of that session.
 //  - logged_out(token) is true for a token of an ended (issuer, session id), whatever its age (an
 //    identity provider never reuses a session id), and for a token of an ended (issuer, subject)
 //    issued at or before that logout (a later sign-in of the same person is a new session). A
 //    token without `iat` counts as issued before any logout.
 //  - A logout is remembered for `remember` (the longest access-token lifetime the API accepts,
-//    plus clock skew): after that every token it could refuse has expired. Memory is bounded by
+//    plus twice the clock skew: a token is accepted while exp - now <= lifetime + skew, and until
+//    exp + skew): after that every token it could refuse has expired. Memory is bounded by
 //    max_records; when full, the oldest record goes first, with a warning in the log (logouts
 //    come only from the identity provider's signed tokens, so only a misbehaving provider fills it).
 //  - attach() registers a live session under its principal and session id; the returned
@@ -90,9 +92,11 @@ class SessionRegistry {
     std::function<void()> close;
   };
   using Pair = std::pair<std::string, std::string>;  // (issuer, sid) or (issuer, subject)
+  enum class Index { session, subject, sessionless };
+  std::map<Pair, Record>& records(Index index);
 
   bool logged_out_locked(const SessionKey& key, std::optional<std::int64_t> issued_at, Clock::time_point now);
-  void remember_locked(std::map<Pair, Record>& records, Pair key, std::int64_t at, Clock::time_point now);
+  void remember_locked(Index index, Pair key, std::int64_t at, Clock::time_point now);
   void forget_expired_locked(Clock::time_point now);
   void detach(std::uint64_t id);
 
@@ -100,7 +104,8 @@ class SessionRegistry {
   std::size_t max_records_;
   mutable std::mutex mutex_;
   std::map<Pair, Record> by_session_, by_subject_;
-  std::multimap<Clock::time_point, std::pair<bool, Pair>> expiry_;  // (by_session?, key), soonest first
+  std::map<Pair, Record> by_subject_sessionless_;  // (issuer, subject) of logouts that named a sid too
+  std::multimap<Clock::time_point, std::pair<Index, Pair>> expiry_;  // soonest first
   std::map<std::uint64_t, LiveSession> live_;
   std::uint64_t next_id_ = 1;
 };

@@ -40,7 +40,8 @@ json::object me(const Principal& p, const Verdict& verdict) {
 // Back-Channel Logout 1.0 §2.8: 200 when the logout succeeded, 400 with an OAuth error otherwise;
 // never cached.
 HttpResponse logout_error(int status, std::string_view description) {
-  HttpResponse r = HttpResponse::json(status, json::object{{"error", status == 400 ? "invalid_request" : "temporarily_unavailable"},
+  const char* error = status == 400 ? "invalid_request" : status == 501 ? "unsupported" : "temporarily_unavailable";
+  HttpResponse r = HttpResponse::json(status, json::object{{"error", error},
                                                            {"error_description", description}});
   if (status == 503) r.set("Retry-After", "5");
   return r;
@@ -52,12 +53,14 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
     json::object entry{{"action", "auth.logout"},
                        {"actor", actor},
                        {"resource", json::object{{"type", "session"}}},
-                       {"outcome", status == 503 ? "failure" : "denied"},
+                       {"outcome", status >= 500 ? "failure" : "denied"},
                        {"reason", reason}};
     gate->record(request, std::move(entry), true, respond, [respond, status, reason] { respond(logout_error(status, reason)); });
   };
-  std::string_view type = request.header("content-type");
-  if (type.substr(0, type.find(';')) != "application/x-www-form-urlencoded")
+  std::string type(request.header("content-type").substr(0, request.header("content-type").find(';')));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // RFC 9110 §8.3.1
+  if (type != "application/x-www-form-urlencoded")
     return refuse(400, "the body is not application/x-www-form-urlencoded");
   auto form = parse_form(request.body);
   std::vector<std::string> tokens;
@@ -70,8 +73,12 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
   identity->validate_logout(
       json::serialize(json::object{{"logout_token", tokens.front()}}),
       [gate, &request, respond, refuse, actor, issuer = identity->default_issuer()](bl_status status, std::string text) {
+        // A token the plugin refuses is the provider's problem (400); a plugin that cannot check
+        // logout tokens at all, 501; only a passing failure (keys unreachable) asks for a retry.
         if (status != BL_OK)
-          return refuse(status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT ? 400 : 503,
+          return refuse(status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT || status == BL_PERMISSION_DENIED ? 400
+                        : status == BL_UNIMPLEMENTED                                                                 ? 501
+                                                                                                                     : 503,
                         text.empty() ? "the logout token was refused" : text);
         Logout logout;
         try {

@@ -317,7 +317,10 @@ int run(const std::string& config_file) {
         identity = std::make_shared<api::PluginIdentity>(a.identity, io.get_executor(), std::chrono::milliseconds(10000));
       else
         log::warn("api", "no identity plugin is configured: every route that needs a token answers 503");
-      auto sessions = std::make_shared<api::SessionRegistry>(a.max_token_lifetime + std::chrono::seconds(auth.clock_skew_s));
+      // A token is accepted while exp - now <= lifetime + skew, and until exp + skew: remember a
+      // logout that long.
+      auto sessions =
+          std::make_shared<api::SessionRegistry>(a.max_token_lifetime + 2 * std::chrono::seconds(auth.clock_skew_s));
       api::AccessOptions access;
       access.per_principal = api::RateLimit{a.per_principal_per_second, a.per_principal_burst};
       access.node = cfg.node_id;

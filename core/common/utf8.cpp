@@ -28,4 +28,17 @@ std::size_t first_invalid(std::string_view text) {
   return text.size();
 }
 
+std::string printable(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t n = sequence_length(text, i);
+    std::string_view piece = n == 0 ? std::string_view("\xEF\xBF\xBD") : text.substr(i, n);
+    if (n == 1 && (static_cast<unsigned char>(text[i]) < 0x20 || text[i] == 0x7f)) piece = " ";
+    if (out.size() + piece.size() > max_bytes) break;
+    out += piece;
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
 }  // namespace branchline::utf8

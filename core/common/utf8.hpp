@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace branchline::utf8 {
@@ -17,5 +18,9 @@ std::size_t sequence_length(std::string_view text, std::size_t i);
 std::size_t first_invalid(std::string_view text);
 
 inline bool valid(std::string_view text) { return first_invalid(text) == text.size(); }
+
+// Text from outside made fit for a log line or an audit entry: each invalid byte replaced by
+// U+FFFD, control characters by spaces, and cut to at most max_bytes on a character boundary.
+std::string printable(std::string_view text, std::size_t max_bytes);
 
 }  // namespace branchline::utf8

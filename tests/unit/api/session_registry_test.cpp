@@ -25,6 +25,9 @@ TEST(SessionRegistry, ALogoutNamingASessionEndsThatSessionOnly) {
   EXPECT_FALSE(sessions.logged_out(kAnnElsewhere, 1000));
   EXPECT_FALSE(sessions.logged_out(kAnnOtherIdp, 1000));  // a session id is unique only per issuer
   EXPECT_FALSE(sessions.logged_out(kBob, 1000));
+  // A token of that subject that names no session could be of the ended one: refused if older.
+  EXPECT_TRUE(sessions.logged_out({kAnn.issuer, "ann", ""}, 2000));
+  EXPECT_FALSE(sessions.logged_out({kAnn.issuer, "ann", ""}, 2001));
 }
 
 TEST(SessionRegistry, ALogoutNamingOnlyTheSubjectEndsEveryEarlierTokenOfThatPerson) {
@@ -90,7 +93,7 @@ TEST(SessionRegistry, WhenFullTheOldestLogoutGoesFirst) {
   Clock::time_point t0 = Clock::now();
   for (int i = 0; i < 5; ++i)
     sessions.end({kAnn.issuer, std::nullopt, "s-" + std::to_string(i), 2000}, t0 + std::chrono::seconds(i));
-  EXPECT_EQ(sessions.remembered(), 3u);
+  EXPECT_EQ(sessions.remembered(), 3u);  // the logouts name no subject: one record each
   EXPECT_FALSE(sessions.logged_out({kAnn.issuer, "ann", "s-0"}, 1000, t0 + 5s));
   EXPECT_FALSE(sessions.logged_out({kAnn.issuer, "ann", "s-1"}, 1000, t0 + 5s));
   for (int i = 2; i < 5; ++i) EXPECT_TRUE(sessions.logged_out({kAnn.issuer, "ann", "s-" + std::to_string(i)}, 1000, t0 + 5s));
