@@ -191,10 +191,11 @@ Logout Authenticator::logout_from_result(std::string_view result, const std::str
 
 void Authenticator::authenticate(const HttpRequest& request, std::function<void(AuthResult)> done) const {
   auto refuse = [realm = options_.realm](int status, std::string reason, bool dpop, std::string_view error,
-                         std::string fingerprint = {}) {
+                         std::string_view token = {}) {
     AuthResult r;
     r.reason = std::move(reason);
-    r.token_fingerprint = std::move(fingerprint);
+    // Only a refusal needs the fingerprint: no hashing on the way in.
+    if (!token.empty()) r.token_fingerprint = sha256_hex(token).substr(0, 16);
     r.refusal = HttpResponse::problem(status, status == 401 || status == 400 ? r.reason : std::string_view());
     if (status == 401) add_challenges(r.refusal, realm, dpop, error, r.reason, {});
     if (status == 400 && !error.empty())
@@ -220,27 +221,26 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
   bool dpop = iequal(scheme, "DPoP");
   if (!dpop && !iequal(scheme, "Bearer")) return done(refuse(401, "the authentication scheme is not Bearer or DPoP", false, {}));
-  std::string fingerprint = sha256_hex(token).substr(0, 16);
   if (token.size() > options_.max_token_bytes)
     return done(refuse(401, "the token is larger than " + std::to_string(options_.max_token_bytes) + " bytes", dpop,
-                       "invalid_token", fingerprint));
-  if (!is_token68(token)) return done(refuse(400, "the token is not in token68 syntax", dpop, "invalid_request", fingerprint));
+                       "invalid_token", token));
+  if (!is_token68(token)) return done(refuse(400, "the token is not in token68 syntax", dpop, "invalid_request", token));
   if (dpop && proofs.size() != 1)
     return done(refuse(400, proofs.empty() ? "a DPoP token needs a DPoP proof header" : "more than one DPoP proof header",
-                       true, "invalid_request", fingerprint));
-  if (!identity_) return done(refuse(503, "no identity plugin is configured for the API", dpop, {}, fingerprint));
+                       true, "invalid_request", token));
+  if (!identity_) return done(refuse(503, "no identity plugin is configured for the API", dpop, {}, token));
 
   json::object body{{"token", token}, {"scheme", dpop ? "DPoP" : "Bearer"}};
   if (dpop)
     body["dpop"] = json::object{{"proof", proofs.front()}, {"method", request.method}, {"url", request_url(request, options_)}};
   identity_->validate_token(
       json::serialize(body),
-      [done = std::move(done), refuse, dpop, fingerprint, sessions = sessions_, options = options_,
+      [done = std::move(done), refuse, dpop, token = std::string(token), sessions = sessions_, options = options_,
        default_issuer = identity_->default_issuer()](bl_status status, std::string text) {
         if (status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT || status == BL_PERMISSION_DENIED)
-          return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, "invalid_token", fingerprint));
+          return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, "invalid_token", token));
         if (status != BL_OK)
-          return done(refuse(503, "the identity provider could not check the token: " + text, dpop, {}, fingerprint));
+          return done(refuse(503, "the identity provider could not check the token: " + text, dpop, {}, token));
         auto principal = std::make_shared<Principal>();
         try {
           *principal = principal_from_result(text, default_issuer);
@@ -248,25 +248,24 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
           log::error("api", std::string("the identity plugin returned a malformed result: ") + e.what());
           AuthResult r;
           r.reason = std::string("malformed identity result: ") + e.what();
-          r.token_fingerprint = fingerprint;
+          r.token_fingerprint = sha256_hex(token).substr(0, 16);
           r.refusal = HttpResponse::problem(500);
           return done(std::move(r));
         }
         std::int64_t now = now_s();
         if (!principal->dpop_jkt.empty() && !dpop)
-          return done(refuse(401, "a token bound to a key was presented as a bearer token", dpop, "invalid_token", fingerprint));
+          return done(refuse(401, "a token bound to a key was presented as a bearer token", dpop, "invalid_token", token));
         if (principal->dpop_jkt.empty() && dpop)
-          return done(refuse(401, "the DPoP proof was not checked by the identity plugin", dpop, "invalid_token", fingerprint));
+          return done(refuse(401, "the DPoP proof was not checked by the identity plugin", dpop, "invalid_token", token));
         if (principal->expires_at + options.clock_skew_s < now)
-          return done(refuse(401, "the token has expired", dpop, "invalid_token", fingerprint));
+          return done(refuse(401, "the token has expired", dpop, "invalid_token", token));
         if (principal->expires_at - now > options.max_token_lifetime.count() + options.clock_skew_s)
           return done(refuse(401, "the token stays valid longer than the API accepts (api.auth.max_token_lifetime_s)", dpop,
-                             "invalid_token", fingerprint));
+                             "invalid_token", token));
         if (sessions->logged_out({principal->issuer, principal->subject, principal->session_id}, principal->issued_at))
-          return done(refuse(401, "the session was ended by logout", dpop, "invalid_token", fingerprint));
+          return done(refuse(401, "the session was ended by logout", dpop, "invalid_token", token));
         AuthResult r;
         r.principal = std::move(principal);
-        r.token_fingerprint = fingerprint;
         done(std::move(r));
       });
 }

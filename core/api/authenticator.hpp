@@ -88,7 +88,7 @@ struct AuthResult {
   std::shared_ptr<const Principal> principal;  // set when authenticated
   HttpResponse refusal;                        // otherwise: 400, 401, 500 or 503
   std::string reason;                          // why, for the audit entry
-  std::string token_fingerprint;               // first 16 hex digits of SHA-256(token), when there was one
+  std::string token_fingerprint;               // on a refusal: first 16 hex digits of SHA-256(token), when there was one
 };
 
 class Authenticator {

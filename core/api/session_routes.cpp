@@ -92,7 +92,7 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
         if (logout.session_id) resource["id"] = *logout.session_id;
         if (logout.subject) resource["subject"] = *logout.subject;
         json::object entry{{"action", "auth.logout"},
-                           {"actor", json::object{{"principal", logout.issuer + "|"}, {"role", "identity_provider"},
+                           {"actor", json::object{{"principal", logout.issuer}, {"role", "identity_provider"},
                                                   {"ip", request.remote_address}}},
                            {"resource", std::move(resource)},
                            {"outcome", "success"},
