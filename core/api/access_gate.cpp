@@ -37,6 +37,14 @@ std::string quoted(const std::vector<std::string>& items) {
   return "\"" + out + "\"";
 }
 
+// A decision as the ledger keeps it: the result, the rules that decided and the rules in error.
+json::object decision_json(const policy::Decision& d) {
+  json::array rules, errors;
+  for (const auto& id : d.reasons) rules.emplace_back(id);
+  for (const auto& e : d.errors) errors.push_back(json::object{{"policy", e.policy_id}, {"error", e.message}});
+  return json::object{{"result", d.allow ? "allow" : "deny"}, {"rules", std::move(rules)}, {"errors", std::move(errors)}};
+}
+
 }  // namespace
 
 json::object audit_actor(const Principal& principal, const HttpRequest& request) {
@@ -139,6 +147,7 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
                            std::function<void(Verdict)> next) const {
   Verdict verdict;
   verdict.decision_id = random_uuid();
+  json::array field_group_decisions;
   std::optional<policy::StepUpChallenge> step_up =
       policies_->step_up_needed(question.action, {principal.acr, principal.amr, principal.auth_time}, now_s());
   if (step_up) {
@@ -151,19 +160,33 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
     // What the sign-in proved comes from the token, never from the route.
     for (auto& [key, value] : principal_context(principal)) ask.context[key] = value;
     verdict.decision = policies_->decide(ask, question.entities);
+    if (verdict.decision.allow && question.field_groups) {
+      // One question per group, about this customer: the same principal, the same sign-in.
+      ask.action = {"Action", policy::kFieldGroupReadAction};
+      ask.context["customer"] = policy::Value(question.resource);
+      json::array groups;
+      for (const auto& [group, fields] : policies_->field_groups()) {
+        ask.resource = {"FieldGroup", group};
+        question.entities.add({ask.resource, {{"name", policy::Value(group)}}, {}});
+        policy::Decision d = policies_->decide(ask, question.entities);
+        json::object g = decision_json(d);
+        g["group"] = group;
+        groups.push_back(std::move(g));
+        if (!d.allow) continue;
+        verdict.field_groups.push_back(group);
+        verdict.fields.insert(verdict.fields.end(), fields.begin(), fields.end());
+      }
+      field_group_decisions = std::move(groups);
+    }
   }
 
-  json::array rules, errors;
-  for (const auto& id : verdict.decision.reasons) rules.emplace_back(id);
-  for (const auto& e : verdict.decision.errors) errors.push_back(json::object{{"policy", e.policy_id}, {"error", e.message}});
-  json::object decision{{"id", verdict.decision_id},
-                        {"action", question.action},
-                        {"resource", question.resource.to_cedar()},
-                        {"result", verdict.decision.allow ? "allow" : "deny"},
-                        {"rules", std::move(rules)},
-                        {"errors", std::move(errors)},
-                        {"policy_hash", policies_->hash()}};
+  json::object decision = decision_json(verdict.decision);
+  decision["id"] = verdict.decision_id;
+  decision["action"] = question.action;
+  decision["resource"] = question.resource.to_cedar();
+  decision["policy_hash"] = policies_->hash();
   if (step_up) decision["step_up"] = json::object{{"rule", step_up->rule_id}, {"unmet", step_up->reason}};
+  if (!field_group_decisions.empty()) decision["field_groups"] = std::move(field_group_decisions);
   json::object entry{{"action", "policy.decide"},
                      {"actor", audit_actor(principal, request)},
                      {"resource", question.audit_resource.empty()

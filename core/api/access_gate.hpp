@@ -15,6 +15,9 @@
 //    decision log: a decision id, the principal and their roles, the session, the action, the
 //    resource (and customer, consultation), the result, the ids of the rules that decided, the
 //    rules that failed to evaluate, and the policy set's hash; no token and no personal data.
+//    A profile read (Question::field_groups) then decides each field group on its own; the
+//    groups' decisions (result, rules, errors) are in the same entry, and the verdict lists the
+//    fields of the allowed groups only.
 //    A deny is answered (403, or 401 for step-up) only once its entry is durable; an allow of a
 //    `durable` question (it reads customer data or changes something) continues only then.
 //    When the ledger cannot be written the request fails closed: 503, nothing done.
@@ -58,11 +61,16 @@ struct Question {
   policy::Record context;              // beyond acr, amr and auth_age_s, which the gate sets from the token (and wins)
   boost::json::object audit_resource;  // the entry's resource: {type, id} and customer, consultation
   bool durable = false;                // reads customer data or changes something
+  // A CRM profile read: once the question is allowed, also decide each of the policy set's field
+  // groups (crm.field_group.read on FieldGroup::"<group>", context.customer = the resource).
+  bool field_groups = false;
 };
 
 struct Verdict {
   std::string decision_id;
   policy::Decision decision;
+  std::vector<std::string> field_groups;  // the groups allowed (field_groups questions only)
+  std::vector<std::string> fields;        // their fields: all a profile read may ask for and return
 };
 
 class AccessGate {

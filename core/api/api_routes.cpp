@@ -40,9 +40,11 @@ Router make_router(const ApiContext& context) {
   });
   if (context.gate) {
     add_session_routes(router, context.gate);
+    add_customer_routes(router, context.gate, context.crm, context.core_banking);
   } else {
     Router table;
     add_session_routes(table, nullptr);
+    add_customer_routes(table, nullptr, nullptr, nullptr);
     for (const auto& route : table.routes())
       router.add(route.method, route.pattern, [](const HttpRequest&, Respond respond) {
         respond(HttpResponse::problem(503, "sign-in is not configured"));

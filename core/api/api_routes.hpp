@@ -8,7 +8,8 @@
 //    needs a token nor says anything about plugins beyond that state.
 //  - Every other route goes through the access gate (access_gate.hpp): a token, the policy's
 //    decision, an audit entry. Without a gate (tests of the route table) they answer 503.
-//  - Routes are added by area, each in its own file: session_routes.cpp (/api/v1/me, single logout).
+//  - Routes are added by area, each in its own file: session_routes.cpp (/api/v1/me, single
+//    logout), customer_routes.cpp (a customer's profile, accounts and operations).
 #pragma once
 
 #include "api/http_server.hpp"
@@ -23,17 +24,24 @@
 namespace branchline::api {
 
 class AccessGate;
+class PluginCrm;
+class PluginCoreBanking;
 
 struct ApiContext {
   // The host's state, as in health.json: "starting", "ok", "degraded", "stopping", "failed".
   std::function<std::string()> readiness;
   std::shared_ptr<const AccessGate> gate;
+  // The plugin instances behind the customer routes (null: those routes answer 503).
+  std::shared_ptr<PluginCrm> crm;
+  std::shared_ptr<PluginCoreBanking> core_banking;
 };
 
 Router make_router(const ApiContext& context);
 
 // The route groups make_router() adds (with a null gate only to list their routes).
 void add_session_routes(Router& router, std::shared_ptr<const AccessGate> gate);
+void add_customer_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<PluginCrm> crm,
+                         std::shared_ptr<PluginCoreBanking> core_banking);
 
 // docs/api/openapi.yaml, as built into the binary, and the same document as JSON.
 std::string_view openapi_yaml();

@@ -123,6 +123,14 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::
   return pairs;
 }
 
+std::string media_type(const HttpRequest& request) {
+  std::string_view value = request.header("content-type");
+  std::string type(value.substr(0, value.find(';')));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type;
+}
+
 HttpResponse too_many_requests(const RateDecision& d, std::string_view detail) {
   HttpResponse r = HttpResponse::problem(429, detail);
   r.set("Retry-After", std::to_string(d.retry_after_s));

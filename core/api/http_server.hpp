@@ -159,6 +159,9 @@ class HttpServer {
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body,
                                                                            std::size_t max_pairs = 64);
 
+// The request's media type (Content-Type without parameters), in lower case (RFC 9110 §8.3.1).
+std::string media_type(const HttpRequest& request);
+
 // 429 for a request over its rate limit: Retry-After and RateLimit-Limit/-Remaining/-Reset.
 HttpResponse too_many_requests(const RateDecision& decision, std::string_view detail);
 

@@ -57,10 +57,7 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
                        {"reason", reason}};
     gate->record(request, std::move(entry), true, respond, [respond, status, reason] { respond(logout_error(status, reason)); });
   };
-  std::string type(request.header("content-type").substr(0, request.header("content-type").find(';')));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // RFC 9110 §8.3.1
-  if (type != "application/x-www-form-urlencoded")
+  if (media_type(request) != "application/x-www-form-urlencoded")
     return refuse(400, "the body is not application/x-www-form-urlencoded");
   auto form = parse_form(request.body);
   std::vector<std::string> tokens;

@@ -18,7 +18,7 @@
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
 #include "api/http_server.hpp"
-#include "api/plugin_identity.hpp"
+#include "api/plugin_ports.hpp"
 #include "api/session_registry.hpp"
 #include "api/tls_context.hpp"
 #include "audit/audit_sink.hpp"
@@ -280,6 +280,8 @@ int run(const std::string& config_file) {
   std::shared_ptr<api::TlsContextHolder> tls;
   std::unique_ptr<api::HttpServer> server;
   std::shared_ptr<api::PluginIdentity> identity;  // bound to the identity instance once plugins run
+  std::shared_ptr<api::PluginCrm> crm;            // and the CRM and core-banking instances, the same
+  std::shared_ptr<api::PluginCoreBanking> core_banking;
   boost::asio::signal_set reload_signal(io, SIGHUP);
   std::function<void()> wait_for_hangup;  // re-arms itself; lives as long as the signal set
   if (cfg.api) {
@@ -317,6 +319,11 @@ int run(const std::string& config_file) {
         identity = std::make_shared<api::PluginIdentity>(a.identity, io.get_executor(), std::chrono::milliseconds(10000));
       else
         log::warn("api", "no identity plugin is configured: every route that needs a token answers 503");
+      if (!a.crm.empty()) crm = std::make_shared<api::PluginCrm>(a.crm, io.get_executor(), std::chrono::milliseconds(10000));
+      if (!a.core_banking.empty())
+        core_banking = std::make_shared<api::PluginCoreBanking>(a.core_banking, io.get_executor(), std::chrono::milliseconds(10000));
+      context.crm = crm;
+      context.core_banking = core_banking;
       // A token is accepted while exp - now <= lifetime + skew, and until exp + skew: remember a
       // logout that long.
       auto sessions =
@@ -420,7 +427,10 @@ int run(const std::string& config_file) {
                        {"sha256", s.manifest ? s.manifest->sha256 : ""}},
           s.state == host::PluginStatus::State::Loaded ? "success" : "failure");
   }
-  if (identity) identity->bind(plugins->instance(cfg.api->identity));  // a failed optional one stays unbound: 503
+  // A failed optional instance stays unbound: its routes answer 503.
+  if (identity) identity->bind(plugins->instance(cfg.api->identity));
+  if (crm) crm->bind(plugins->instance(cfg.api->crm));
+  if (core_banking) core_banking->bind(plugins->instance(cfg.api->core_banking));
   std::string running = plugins->degraded() ? "degraded" : "ok";
   health.write(running, plugins->status());
   set_state(running);
@@ -436,6 +446,8 @@ int run(const std::string& config_file) {
   // Requests in flight finish (they may still call plugins) before the plugins are drained.
   if (server) server->shutdown(cfg.drain_timeout);
   if (identity) identity->unbind();
+  if (crm) crm->unbind();
+  if (core_banking) core_banking->unbind();
   reload_signal.cancel();
   plugins->shutdown();  // drains calls: needs the executor running
   audit(*audit_sink, cfg, "host.stop", json::object{{"type", "host"}, {"id", cfg.node_id}}, "success");

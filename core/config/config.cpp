@@ -489,6 +489,8 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
       out.per_principal_burst = per_principal.at("burst").to_number<double>();
     }
     out.identity = str(a, "identity");
+    out.crm = str(a, "crm");
+    out.core_banking = str(a, "core_banking");
     const json::object& auth = obj(a, "auth");
     if (auto lifetime = auth.find("max_token_lifetime_s"); lifetime != auth.end())
       out.max_token_lifetime = std::chrono::seconds(lifetime->value().as_int64());
@@ -585,25 +587,30 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     pc.secrets = resolve_secrets(obj(p, "secrets"), pc.pointer + "/secrets", cfg, options, getenv, problems);
     cfg.plugins.push_back(std::move(pc));
   }
-  // The API's identity instance: the one named, else the only one of kind identity.
+  // The API's identity, CRM and core-banking instances: the one named, else the only one of its kind.
   if (cfg.api) {
-    std::vector<const PluginConfig*> identities;
-    for (const auto& pc : cfg.plugins)
-      if (pc.kind == "identity") identities.push_back(&pc);
-    if (!cfg.api->identity.empty()) {
-      auto named = std::find_if(cfg.plugins.begin(), cfg.plugins.end(), [&](const PluginConfig& pc) { return pc.id == cfg.api->identity; });
-      if (named == cfg.plugins.end() || named->kind != "identity")
-        problems.push_back(cfg.at("/api/identity",
-                                  "'" + cfg.api->identity + "' is not " +
-                                      (named == cfg.plugins.end() ? "a plugin instance" : "an instance of kind identity"),
-                                  "name the id of a plugin instance with kind: identity"));
-    } else if (identities.size() > 1) {
-      problems.push_back(cfg.at("/api", "the API does not know which of the " + std::to_string(identities.size()) +
-                                            " identity instances checks its tokens",
-                                "name one in api.identity, e.g. identity: " + identities.front()->id, true));
-    } else if (identities.size() == 1) {
-      cfg.api->identity = identities.front()->id;
-    }
+    auto resolve = [&](std::string& chosen, const std::string& kind, const std::string& key, const std::string& role) {
+      std::vector<const PluginConfig*> of_kind;
+      for (const auto& pc : cfg.plugins)
+        if (pc.kind == kind) of_kind.push_back(&pc);
+      if (!chosen.empty()) {
+        auto named = std::find_if(cfg.plugins.begin(), cfg.plugins.end(), [&](const PluginConfig& pc) { return pc.id == chosen; });
+        if (named == cfg.plugins.end() || named->kind != kind)
+          problems.push_back(cfg.at("/api/" + key,
+                                    "'" + chosen + "' is not " +
+                                        (named == cfg.plugins.end() ? "a plugin instance" : "an instance of kind " + kind),
+                                    "name the id of a plugin instance with kind: " + kind));
+      } else if (of_kind.size() > 1) {
+        problems.push_back(cfg.at("/api", "the API does not know which of the " + std::to_string(of_kind.size()) + " " +
+                                              kind + " instances " + role,
+                                  "name one in api." + key + ", e.g. " + key + ": " + of_kind.front()->id, true));
+      } else if (of_kind.size() == 1) {
+        chosen = of_kind.front()->id;
+      }
+    };
+    resolve(cfg.api->identity, "identity", "identity", "checks its tokens");
+    resolve(cfg.api->crm, "crm", "crm", "serves its customer profiles");
+    resolve(cfg.api->core_banking, "core_banking", "core_banking", "serves its accounts and operations");
   }
   if (const json::object& hec = obj(obj(audit, "siem"), "splunk_hec"); !hec.empty()) {
     SplunkHecConfig h;

@@ -103,6 +103,9 @@ struct ApiConfig {
   // api.identity: the identity plugin instance that checks tokens; resolved at load (when absent,
   // the only instance of kind identity). Empty: none configured, protected routes answer 503.
   std::string identity;
+  // api.crm and api.core_banking: the instances behind the customer routes, resolved the same way.
+  std::string crm;
+  std::string core_banking;
   std::chrono::seconds max_token_lifetime{3600};  // api.auth.max_token_lifetime_s
   std::string public_url;                         // api.auth.public_url: the URL clients call (DPoP htu)
 };

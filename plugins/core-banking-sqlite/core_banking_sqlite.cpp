@@ -115,7 +115,11 @@ class CoreBankingSqlite final : public sdk::CoreBankingPlugin {
         if (!stmt.step()) throw sdk::Error(BL_NOT_FOUND, "no such operation");
         entry["resource"].as_object()["id"] = stmt.text(1);
         entry["resource"].as_object()["customer"] = stmt.text(2);
-        return stmt.text(0);
+        // The customer, so that the host can check whose operation it is (results stored before
+        // the member was required lack it).
+        json::value result = json::parse(stmt.text(0));
+        result.as_object()["customer_id"] = stmt.text(2);
+        return json::serialize(result);
       });
     });
   }
@@ -135,7 +139,8 @@ class CoreBankingSqlite final : public sdk::CoreBankingPlugin {
       json::object details;
       std::string state = perform(type, customer, params, details);
       std::string operation_id = random_id("op-");
-      json::object result{{"operation_id", operation_id}, {"state", state}, {"details", std::move(details)}};
+      json::object result{{"operation_id", operation_id}, {"customer_id", customer}, {"state", state},
+                          {"details", std::move(details)}};
       std::string text = json::serialize(result);
       auto insert = db_->prepare(
           "INSERT INTO operations(operation_id, idempotency_key, body_hash, type, customer_id, state, result, "

@@ -28,7 +28,7 @@ using namespace branchline::plugins;
 const std::vector<std::pair<std::string, std::string>> kFields = {
     {"name", "name"},        {"email", "email"},     {"phone", "phone"},
     {"segment", "segment"},  {"kyc_status", "kyc_status"}, {"preferred_language", "preferred_language"},
-    {"products", "products"}, {"external_ref", "external_ref"}};
+    {"products", "products"}, {"external_ref", "external_ref"}, {"region", "region"}};
 
 class CrmSqlite final : public sdk::CrmPlugin {
  public:
@@ -48,8 +48,15 @@ class CrmSqlite final : public sdk::CrmPlugin {
         "  consultation_id TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL,"
         "  idempotency_key TEXT NOT NULL UNIQUE, body_hash TEXT NOT NULL);"
         "CREATE INDEX IF NOT EXISTS notes_customer ON notes(customer_id, created_at);");
+    // The customer's data-residency region (the host's policies decide on it); databases made
+    // before it existed get the column, empty.
+    bool has_region = false;
+    for (auto info = db_->prepare("PRAGMA table_info(customers)"); info.step();)
+      has_region = has_region || info.text(1) == "region";
+    if (!has_region) db_->exec("ALTER TABLE customers ADD COLUMN region TEXT");
     auto seed = settings.find("seed_demo_data");
-    if (seed == settings.end() || seed->value().as_bool()) seed_demo_data();
+    std::string demo_region = optional_string(settings, "demo_region", 63);
+    if (seed == settings.end() || seed->value().as_bool()) seed_demo_data(demo_region.empty() ? "local" : demo_region);
     host().log(BL_LOG_INFO, "crm-sqlite ready on " + path);
   }
 
@@ -217,30 +224,31 @@ class CrmSqlite final : public sdk::CrmPlugin {
     return json::object{{"customer_id", row.text(0)}, {"fields", std::move(fields)}};
   }
 
-  void seed_demo_data() {
+  void seed_demo_data(const std::string& region) {
     auto count = db_->prepare("SELECT count(*) FROM customers");
     count.step();
     if (count.integer(0) > 0) return;
     struct Demo {
-      const char *id, *name, *email, *phone, *segment, *kyc, *language, *products, *ref;
+      const char *id, *name, *email, *phone, *segment, *kyc, *language, *products, *ref, *region;
     };
     const Demo demo[] = {
         {"c-1001", "Ada Lovelace", "ada@example.org", "+15550101", "retail", "verified", "en",
-         R"(["checking","savings"])", "CIF-1001"},
+         R"(["checking","savings"])", "CIF-1001", nullptr},
         {"c-1002", "Grace Hopper", "grace@example.org", "+15550102", "premier", "verified", "en",
-         R"(["checking","mortgage"])", "CIF-1002"},
+         R"(["checking","mortgage"])", "CIF-1002", nullptr},
         {"c-1003", "Émilie du Châtelet", "emilie@example.fr", "+33155500103", "retail", "pending", "fr",
-         R"(["savings"])", "CIF-1003"},
+         R"(["savings"])", "CIF-1003", "eu-west"},
         {"c-1004", "Katherine Johnson", "katherine@example.org", "+15550104", "small_business", "verified", "en",
-         R"(["business_checking","loan"])", "CIF-1004"},
+         R"(["business_checking","loan"])", "CIF-1004", nullptr},
     };
     db_->transaction([&] {
       for (const Demo& d : demo) {
         auto insert = db_->prepare(
             "INSERT INTO customers(customer_id, name, email, phone, segment, kyc_status, preferred_language, "
-            "products, external_ref) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+            "products, external_ref, region) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
         insert.bind(1, d.id).bind(2, d.name).bind(3, d.email).bind(4, d.phone).bind(5, d.segment);
         insert.bind(6, d.kyc).bind(7, d.language).bind(8, d.products).bind(9, d.ref);
+        insert.bind(10, d.region ? std::string(d.region) : region);
         insert.step();
       }
       return 0;

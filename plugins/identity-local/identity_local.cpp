@@ -193,6 +193,8 @@ class IdentityLocal final : public sdk::IdentityPlugin {
       entry.roles = string_list(user, "roles", 32);
       entry.subject = optional_string(user, "subject", 128);
       if (entry.subject.empty()) entry.subject = name;
+      entry.region = optional_string(user, "region", 63);
+      entry.branch = optional_string(user, "branch", 63);
       if (!users_.emplace(name, std::move(entry)).second)
         throw sdk::Error(BL_INVALID_ARGUMENT, "user '" + name + "' is listed twice");
     }
@@ -231,6 +233,8 @@ class IdentityLocal final : public sdk::IdentityPlugin {
                           {"iat", now},      {"nbf", now},               {"exp", exp},
                           {"jti", random_token(16)}, {"sid", random_token(12)}, {"auth_time", now},
                           {"amr", json::array{"pwd"}}, {"roles", std::move(roles)}};
+      if (!it->second.region.empty()) claims["region"] = it->second.region;
+      if (!it->second.branch.empty()) claims["branch"] = it->second.branch;
       std::string token = sign(claims);
       return json::serialize(json::object{{"token", token}, {"expires_at", exp}});
     });
@@ -252,6 +256,8 @@ class IdentityLocal final : public sdk::IdentityPlugin {
       if (claims.contains(claim)) result[member] = claims.at(claim);
     // A customer signs in as themself: the policies see their own customer record as theirs.
     json::object extra;
+    for (const char* name : {"region", "branch"})
+      if (auto* value = claims.if_contains(name); value && value->is_string()) extra[name] = *value;
     for (const auto& role : roles.as_array())
       if (role == "customer") extra["customer"] = claims.at("sub");
     result["claims"] = std::move(extra);
@@ -263,6 +269,7 @@ class IdentityLocal final : public sdk::IdentityPlugin {
     PasswordHash hash;
     std::vector<std::string> roles;
     std::string subject;
+    std::string region, branch;  // claims the policies decide on (empty: none)
   };
 
   void load_or_make_key(const std::string& data_dir) {

@@ -1,5 +1,5 @@
 // api_on_loopback: the API's routes served as branchlined serves them (make_router with the gate,
-// the development certificate), on 127.0.0.1 and any free port, already listening.
+// the development certificate, the context's gate and plugin ports), on 127.0.0.1 and any free port, already listening.
 #pragma once
 
 #include "api/access_gate.hpp"
@@ -15,10 +15,8 @@
 namespace branchline::test {
 
 inline std::unique_ptr<api::HttpServer> serve_api_on_loopback(boost::asio::io_context& io, const api::TlsSettings& tls,
-                                                               std::shared_ptr<const api::AccessGate> gate) {
-  api::ApiContext context;
-  context.readiness = [] { return std::string("ok"); };
-  context.gate = std::move(gate);
+                                                               api::ApiContext context) {
+  if (!context.readiness) context.readiness = [] { return std::string("ok"); };
   api::ServerOptions options;
   options.port = 0;
   auto server = std::make_unique<api::HttpServer>(io, options, std::make_shared<api::TlsContextHolder>(tls),

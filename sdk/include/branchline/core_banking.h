@@ -34,13 +34,16 @@ typedef struct bl_core_banking_api {
    * the first result; the same key with another body is BL_ALREADY_EXISTS.
    * body:   {"type": "account_opening"|"loan_origination"|"transfer"|string,
    *          "idempotency_key": string, "customer_id": string, "params": object}
-   * result: {"operation_id": string, "state": "completed"|"pending"|"rejected",
-   *          "details"?: object}   (e.g. the new account_id, the loan application id) */
+   * result: {"operation_id": string, "customer_id": string, "state": "completed"|"pending"|"rejected",
+   *          "details"?: object}   (e.g. the new account_id, the loan application id)
+   * The host scopes idempotency_key to the caller before it gets here (the API derives it from the
+   * principal and the client's Idempotency-Key header). */
   void (*submit_operation)(bl_plugin_instance* instance, const bl_request* request);
 
   /* Reads an operation by id or by idempotency key. Required.
    * body:   {"operation_id"?: string, "idempotency_key"?: string}
-   * result: as submit_operation's result
+   * result: as submit_operation's result; customer_id is required here: the API shows an
+   *         operation only under the customer it names (a result without it is answered 404)
    * errors: BL_NOT_FOUND */
   void (*get_operation)(bl_plugin_instance* instance, const bl_request* request);
 } bl_core_banking_api;

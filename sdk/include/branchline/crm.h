@@ -26,7 +26,10 @@ typedef struct bl_crm_api {
 
   /* Reads one customer. Required. The plugin returns only the requested fields it has.
    * body:   {"customer_id": string, "fields": [string]}   (e.g. "name", "email", "phone",
-   *         "segment", "products", "kyc_status", "preferred_language")
+   *         "segment", "products", "kyc_status", "preferred_language", "region")
+   *         "region" is the customer's data-residency region: the host asks for it alone, before
+   *         any other field, to decide who may see the customer (docs/policy.md).
+   *         An empty "fields" list asks for every field; the API never sends one.
    * result: {"customer_id": string, "fields": {name: value}}
    * errors: BL_NOT_FOUND */
   void (*lookup_customer)(bl_plugin_instance* instance, const bl_request* request);

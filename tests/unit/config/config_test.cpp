@@ -230,6 +230,25 @@ TEST(Config, TheApiChecksTokensWithTheOnlyIdentityInstanceOrTheOneNamed) {
   EXPECT_NE(d.message.find("'crm' is not an instance of kind identity"), std::string::npos) << d.message;
 }
 
+TEST(Config, TheCustomerRoutesUseTheOnlyCrmAndCoreBankingInstancesOrTheOnesNamed) {
+  std::string with_api = replace(kValid, "plugins:\n", "api: {listen: 127.0.0.1:0}\nplugins:\n");
+  const std::string core = "  - id: core\n    plugin: core-banking-sqlite\n    kind: core_banking\n";
+  HostConfig cfg = load_config_text(with_api + core, "bank.yaml", env({}));
+  EXPECT_EQ(cfg.api->crm, "crm");
+  EXPECT_EQ(cfg.api->core_banking, "core");
+  const std::string second_crm = "  - id: crm-eu\n    plugin: crm-sqlite\n    kind: crm\n";
+  Diagnostic d = problem(with_api + second_crm);
+  EXPECT_NE(d.to_string().find("the API does not know which of the 2 crm instances serves its customer profiles; fix: "
+                               "name one in api.crm, e.g. crm: crm"),
+            std::string::npos)
+      << d.to_string();
+  std::string named = replace(kValid, "plugins:\n", "api:\n  crm: crm-eu\nplugins:\n");
+  EXPECT_EQ(load_config_text(named + second_crm, "bank.yaml", env({})).api->crm, "crm-eu");
+  d = problem(replace(kValid, "plugins:\n", "api:\n  core_banking: crm\nplugins:\n"));
+  EXPECT_EQ(d.mark.line, 6);
+  EXPECT_NE(d.message.find("'crm' is not an instance of kind core_banking"), std::string::npos) << d.message;
+}
+
 TEST(Config, SecretsResolveFromEnvironmentAndAreRedacted) {
   std::string text = kValid + "    secrets:\n      api_token: ${env:BL_TEST_TOKEN}\n";
   HostConfig cfg = load_config_text(text, "bank.yaml", env({{"BL_TEST_TOKEN", "s3cr3t-planted-token"}}));

@@ -16,6 +16,31 @@ TEST_F(CrmSqlite, LookupReturnsOnlyTheRequestedFields) {
   EXPECT_EQ(call(*crm, &bl_crm_api::lookup_customer, "not json").status, BL_INVALID_ARGUMENT);
 }
 
+TEST_F(CrmSqlite, EachCustomerHasARegionAndADatabaseFromBeforeRegionsGetsTheColumn) {
+  auto crm = start("crm-sqlite", BL_KIND_CRM, R"({"demo_region":"north"})");
+  EXPECT_EQ(ok(*crm, &bl_crm_api::lookup_customer, R"({"customer_id":"c-1001","fields":["region"]})").at("fields"),
+            (json::object{{"region", "north"}}));
+  EXPECT_EQ(ok(*crm, &bl_crm_api::lookup_customer, R"({"customer_id":"c-1003","fields":["region"]})").at("fields"),
+            (json::object{{"region", "eu-west"}}));
+  crm.reset();
+
+  // A database made before the column existed: it is added, empty, and the rest still reads.
+  std::filesystem::path old_db = data_dir_ / "old-crm.sqlite";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(old_db.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE customers (customer_id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT,"
+                         " segment TEXT, kyc_status TEXT, preferred_language TEXT, products TEXT NOT NULL DEFAULT '[]',"
+                         " external_ref TEXT);"
+                         "INSERT INTO customers(customer_id, name) VALUES('c-old', 'Old Timer');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  crm = start("crm-sqlite", BL_KIND_CRM, R"({"database":")" + old_db.string() + R"("})");
+  EXPECT_EQ(ok(*crm, &bl_crm_api::lookup_customer, R"({"customer_id":"c-old","fields":["name","region"]})").at("fields"),
+            (json::object{{"name", "Old Timer"}}));
+}
+
 TEST_F(CrmSqlite, EveryDataAccessIsInTheAuditLedgerWithWhoWhatAndWhichFields) {
   auto crm = start("crm-sqlite", BL_KIND_CRM);
   ok(*crm, &bl_crm_api::lookup_customer, R"({"customer_id":"c-1002","fields":["name","products"]})", kAdvisorContext);

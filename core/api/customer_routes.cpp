@@ -1,0 +1,307 @@
+// customer_routes: a customer's profile (through the CRM plugin, field group by field group), their
+// accounts and their banking operations (through the core-banking plugin). See api_routes.hpp.
+//
+// Every route asks the CRM for the customer's `region` first: the policies decide on it (an advisor
+// serves the customers of their own region), so it is read before anything else, and only it. A
+// customer the CRM does not know is decided without attributes, so that a caller who may not see
+// a customer cannot tell a missing one from a forbidden one (both are 403); only a caller who may
+// is told 404.
+//
+// Writes carry an `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): required, and
+// scoped to the caller, so that the same key from the same principal answers the first result
+// and nobody can reach another caller's result by guessing their key.
+#include "api/access_gate.hpp"
+#include "api/api_routes.hpp"
+#include "api/plugin_ports.hpp"
+#include "common/log.hpp"
+#include "common/sha256.hpp"
+#include "common/utf8.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace json = boost::json;
+
+namespace branchline::api {
+namespace {
+
+// Customer, operation and idempotency-key syntax: what the plugins accept, and nothing that needs escaping.
+bool valid_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
+  });
+}
+
+std::string call_context(const Principal& principal, const HttpRequest& request) {
+  return json::serialize(json::object{{"correlation_id", request.request_id}, {"actor", audit_actor(principal, request)}});
+}
+
+std::optional<json::object> parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+// A plugin's failure as the client sees it. The plugin's message is its own text: made printable
+// and short; plugins are asked never to put personal data in it (abi.h).
+HttpResponse plugin_failure(bl_status status, std::string_view message, std::string_view what) {
+  std::string detail = utf8::printable(message, 200);
+  switch (status) {
+    case BL_NOT_FOUND: return HttpResponse::problem(404, detail);
+    case BL_INVALID_ARGUMENT: return HttpResponse::problem(400, detail);
+    case BL_FAILED_PRECONDITION: return HttpResponse::problem(409, detail);
+    case BL_PERMISSION_DENIED: return HttpResponse::problem(403, detail);
+    case BL_ALREADY_EXISTS:
+      return HttpResponse::problem(422, "the Idempotency-Key was already used for another request");
+    case BL_UNAVAILABLE:
+    case BL_RESOURCE_EXHAUSTED: {
+      HttpResponse r = HttpResponse::problem(503, std::string(what) + " is unavailable");
+      r.set("Retry-After", "5");
+      return r;
+    }
+    case BL_DEADLINE_EXCEEDED: return HttpResponse::problem(504, std::string(what) + " did not answer in time");
+    default:
+      log::warn("api", std::string(what) + " failed: " + detail);
+      return HttpResponse::problem(502, std::string(what) + " failed");
+  }
+}
+
+// The Idempotency-Key header's value: an sf-string ("...") or, as most clients send it, bare;
+// 1 to 255 visible ASCII characters. "" when absent or malformed.
+std::string idempotency_key(const HttpRequest& request) {
+  std::string_view key = request.header("idempotency-key");
+  if (key.size() >= 2 && key.front() == '"' && key.back() == '"') key = key.substr(1, key.size() - 2);
+  if (key.empty() || key.size() > 255) return {};
+  for (char c : key)
+    if (c < 0x21 || c > 0x7e || c == '"' || c == '\\') return {};
+  return std::string(key);
+}
+
+// The state every customer route shares: the gate and the plugins.
+struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
+  CustomerRoutes(std::shared_ptr<const AccessGate> g, std::shared_ptr<PluginCrm> c, std::shared_ptr<PluginCoreBanking> k)
+      : gate(std::move(g)), crm(std::move(c)), core(std::move(k)) {}
+
+  std::shared_ptr<const AccessGate> gate;
+  std::shared_ptr<PluginCrm> crm;
+  std::shared_ptr<PluginCoreBanking> core;
+
+  // Authenticates, reads the customer's region from the CRM, and asks the gate `action` on
+  // Customer::"<id>"; `next` gets the principal, the verdict and whether the CRM knows the customer.
+  using Allowed = std::function<void(std::shared_ptr<const Principal>, Verdict, bool known)>;
+  void decide(const HttpRequest& request, Respond respond, std::string action, json::object audit_resource,
+              bool field_groups, Allowed next) const {
+    std::string customer = request.params.at("customer_id");
+    if (!valid_id(customer)) return respond(HttpResponse::problem(400, "the customer id is malformed"));
+    gate->authenticate(request, respond, [self = shared_from_this(), &request, respond, customer, action = std::move(action),
+                                          audit_resource = std::move(audit_resource), field_groups,
+                                          next = std::move(next)](std::shared_ptr<const Principal> principal) mutable {
+      if (!self->crm) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no CRM is configured for the API; the CRM"));
+      self->crm->lookup_customer(
+          json::serialize(json::object{{"customer_id", customer}, {"fields", json::array{"region"}}}),
+          call_context(*principal, request),
+          [self, &request, respond, customer, principal, action = std::move(action),
+           audit_resource = std::move(audit_resource), field_groups, next = std::move(next)](bl_status status,
+                                                                                           std::string text) mutable {
+            if (status != BL_OK && status != BL_NOT_FOUND) return respond(plugin_failure(status, text, "the CRM"));
+            Question question;
+            question.action = std::move(action);
+            question.resource = {"Customer", customer};
+            policy::Entity entity{question.resource, {}, {}};
+            if (status == BL_OK)
+              if (auto result = parse_object(text))
+                if (auto* fields = result->if_contains("fields"); fields && fields->is_object())
+                  if (auto* region = fields->as_object().if_contains("region"); region && region->is_string())
+                    entity.attrs["region"] = policy::Value(std::string(region->as_string()));
+            question.entities.add(std::move(entity));
+            audit_resource["customer"] = customer;
+            question.audit_resource = std::move(audit_resource);
+            question.durable = true;  // reads customer data or changes something
+            question.field_groups = field_groups;
+            bool known = status == BL_OK;
+            self->gate->authorize(request, *principal, std::move(question), respond,
+                            [principal, known, next = std::move(next)](Verdict verdict) mutable {
+                              next(std::move(principal), std::move(verdict), known);
+                            });
+          });
+    });
+  }
+
+  // GET /api/v1/customers/{customer_id}: the fields of the groups the caller's role allows.
+  void profile(const HttpRequest& request, Respond respond) const {
+    std::string customer = request.params.at("customer_id");
+    decide(request, respond, "crm.customer.read", json::object{{"type", "customer"}, {"id", customer}}, true,
+           [self = shared_from_this(), &request, respond, customer](std::shared_ptr<const Principal> principal, Verdict verdict, bool known) {
+             if (!known) return respond(HttpResponse::problem(404, "no such customer"));
+             auto answer = [respond, customer, verdict](json::object fields) {
+               json::array groups;
+               for (const auto& g : verdict.field_groups) groups.emplace_back(g);
+               respond(HttpResponse::json(200, json::object{{"customer_id", customer},
+                                                            {"fields", std::move(fields)},
+                                                            {"field_groups", std::move(groups)},
+                                                            {"decision_id", verdict.decision_id}}));
+             };
+             // Never an empty list: to the CRM, that means every field.
+             if (verdict.fields.empty()) return answer({});
+             json::array wanted;
+             for (const auto& f : verdict.fields) wanted.emplace_back(f);
+             self->crm->lookup_customer(
+                 json::serialize(json::object{{"customer_id", customer}, {"fields", std::move(wanted)}}),
+                 call_context(*principal, request),
+                 [respond, answer, fields = verdict.fields](bl_status status, std::string text) {
+                   if (status != BL_OK) return respond(plugin_failure(status, text, "the CRM"));
+                   auto result = parse_object(text);
+                   const json::value* got = result ? result->if_contains("fields") : nullptr;
+                   if (!got || !got->is_object()) {
+                     log::error("api", "the CRM answered a profile without a fields object");
+                     return respond(HttpResponse::problem(502, "the CRM's answer was malformed"));
+                   }
+                   // Only what the policy allowed, whatever the plugin sent.
+                   json::object allowed;
+                   for (const auto& [name, value] : got->as_object())
+                     if (std::find(fields.begin(), fields.end(), name) != fields.end()) allowed[name] = value;
+                   answer(std::move(allowed));
+                 });
+           });
+  }
+
+  // GET /api/v1/customers/{customer_id}/accounts
+  void accounts(const HttpRequest& request, Respond respond) const {
+    std::string customer = request.params.at("customer_id");
+    decide(request, respond, "core.accounts.read", json::object{{"type", "customer_accounts"}}, false,
+           [self = shared_from_this(), &request, respond, customer](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+             if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
+             self->core->list_accounts(json::serialize(json::object{{"customer_id", customer}}), call_context(*principal, request),
+                                 [respond, customer, id = verdict.decision_id](bl_status status, std::string text) {
+                                   if (status != BL_OK) return respond(plugin_failure(status, text, "the core-banking system"));
+                                   auto result = parse_object(text);
+                                   const json::value* list = result ? result->if_contains("accounts") : nullptr;
+                                   if (!list || !list->is_array()) {
+                                     log::error("api", "the core-banking system answered accounts without an array");
+                                     return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
+                                   }
+                                   json::array accounts;
+                                   for (const auto& a : list->as_array())
+                                     if (a.is_object()) accounts.push_back(a);
+                                   respond(HttpResponse::json(200, json::object{{"customer_id", customer},
+                                                                                {"accounts", std::move(accounts)},
+                                                                                {"decision_id", id}}));
+                                 });
+           });
+  }
+
+  // An operation's result as the client sees it, or nullopt when the plugin's answer is malformed.
+  static std::optional<json::object> operation_view(std::string_view text, const std::string& customer,
+                                                    const std::string& decision_id) {
+    auto result = parse_object(text);
+    if (!result) return std::nullopt;
+    const json::value* id = result->if_contains("operation_id");
+    const json::value* state = result->if_contains("state");
+    if (!id || !id->is_string() || !valid_id(id->as_string()) || !state || !state->is_string() ||
+        state->as_string().size() > 32)
+      return std::nullopt;
+    json::object out{{"operation_id", *id}, {"customer_id", customer}, {"state", *state}, {"decision_id", decision_id}};
+    if (const json::value* details = result->if_contains("details"); details && details->is_object())
+      out["details"] = *details;
+    return out;
+  }
+
+  // POST /api/v1/customers/{customer_id}/operations   {"type", "params"} with Idempotency-Key.
+  void submit(const HttpRequest& request, Respond respond) const {
+    std::string key = idempotency_key(request);
+    if (key.empty())
+      return respond(HttpResponse::problem(400, "an Idempotency-Key header (1 to 255 visible ASCII characters) is required"));
+    if (media_type(request) != "application/json")
+      return respond(HttpResponse::problem(415, "the body must be application/json"));
+    auto body = parse_object(request.body);
+    const json::value* type = body ? body->if_contains("type") : nullptr;
+    const json::value* params = body ? body->if_contains("params") : nullptr;
+    auto valid_type = [](std::string_view t) {
+      return !t.empty() && t.size() <= 40 && std::islower(static_cast<unsigned char>(t.front())) &&
+             std::all_of(t.begin(), t.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'; });
+    };
+    if (!type || !type->is_string() || !valid_type(type->as_string()) || (params && !params->is_object()))
+      return respond(HttpResponse::problem(400, "the body must be {\"type\": \"transfer\"|..., \"params\": {...}}"));
+    std::string operation(type->as_string());
+    json::object operation_params = params ? params->as_object() : json::object();
+    std::string customer = request.params.at("customer_id");
+    decide(request, respond, "core.operation." + operation,
+           json::object{{"type", "operation"}, {"operation_type", operation}}, false,
+           [self = shared_from_this(), &request, respond, customer, operation, key, operation_params = std::move(operation_params)](
+               std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+             if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
+             // Scoped to the caller: the same key from someone else is another operation.
+             std::string scoped = "api-" + sha256_hex(principal->id() + '\n' + key);
+             std::string context = call_context(*principal, request);
+             auto answer = [respond, customer, id = verdict.decision_id](std::string_view text) {
+               auto view = operation_view(text, customer, id);
+               if (!view) {
+                 log::error("api", "the core-banking system answered an operation without operation_id or state");
+                 return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
+               }
+               HttpResponse r = HttpResponse::json(201, *view);
+               r.set("Location", "/api/v1/customers/" + customer + "/operations/" + std::string(view->at("operation_id").as_string()));
+               respond(std::move(r));
+             };
+             self->core->submit_operation(
+                 json::serialize(json::object{{"type", operation}, {"idempotency_key", scoped}, {"customer_id", customer},
+                                              {"params", operation_params}}),
+                 context, [self, respond, answer, scoped, context](bl_status status, std::string text) {
+                   if (status == BL_OK) return answer(text);
+                   if (status != BL_DEADLINE_EXCEEDED) return respond(plugin_failure(status, text, "the core-banking system"));
+                   // core_banking.h: after a timeout, ask for the key before anyone retries.
+                   self->core->get_operation(json::serialize(json::object{{"idempotency_key", scoped}}), context,
+                                       [respond, answer](bl_status status, std::string text) {
+                                         if (status == BL_OK) return answer(text);
+                                         HttpResponse r = HttpResponse::problem(
+                                             503, "the core-banking system did not answer in time; retry with the same Idempotency-Key");
+                                         r.set("Retry-After", "5");
+                                         respond(std::move(r));
+                                       });
+                 });
+           });
+  }
+
+  // GET /api/v1/customers/{customer_id}/operations/{operation_id}
+  void operation(const HttpRequest& request, Respond respond) const {
+    std::string customer = request.params.at("customer_id");
+    std::string operation_id = request.params.at("operation_id");
+    if (!valid_id(operation_id)) return respond(HttpResponse::problem(400, "the operation id is malformed"));
+    decide(request, respond, "core.operation.read", json::object{{"type", "operation"}, {"id", operation_id}}, false,
+           [self = shared_from_this(), &request, respond, customer, operation_id](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+             if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
+             self->core->get_operation(
+                 json::serialize(json::object{{"operation_id", operation_id}}), call_context(*principal, request),
+                 [respond, customer, id = verdict.decision_id](bl_status status, std::string text) {
+                   if (status != BL_OK) return respond(plugin_failure(status, text, "the core-banking system"));
+                   // Decided for this customer: another customer's operation is not there.
+                   auto result = parse_object(text);
+                   const json::value* owner = result ? result->if_contains("customer_id") : nullptr;
+                   if (!owner || *owner != json::value(customer))
+                     return respond(HttpResponse::problem(404, "no such operation for this customer"));
+                   auto view = operation_view(text, customer, id);
+                   if (!view) return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
+                   respond(HttpResponse::json(200, *view));
+                 });
+           });
+  }
+};
+
+}  // namespace
+
+void add_customer_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<PluginCrm> crm,
+                         std::shared_ptr<PluginCoreBanking> core) {
+  auto routes = std::make_shared<const CustomerRoutes>(std::move(gate), std::move(crm), std::move(core));
+  router.add("GET", "/api/v1/customers/{customer_id}",
+             [routes](const HttpRequest& request, Respond respond) { routes->profile(request, std::move(respond)); });
+  router.add("GET", "/api/v1/customers/{customer_id}/accounts",
+             [routes](const HttpRequest& request, Respond respond) { routes->accounts(request, std::move(respond)); });
+  router.add("POST", "/api/v1/customers/{customer_id}/operations",
+             [routes](const HttpRequest& request, Respond respond) { routes->submit(request, std::move(respond)); });
+  router.add("GET", "/api/v1/customers/{customer_id}/operations/{operation_id}",
+             [routes](const HttpRequest& request, Respond respond) { routes->operation(request, std::move(respond)); });
+}
+
+}  // namespace branchline::api

@@ -1,0 +1,60 @@
+// plugin_ports: see plugin_ports.hpp.
+#include "api/plugin_ports.hpp"
+
+#include "host/plugin_instance.hpp"
+
+#include <branchline/identity.h>
+
+namespace branchline::api {
+
+PluginPort::PluginPort(std::string instance_id, boost::asio::any_io_executor reply_to, std::chrono::milliseconds deadline)
+    : instance_id_(std::move(instance_id)), reply_to_(std::move(reply_to)), deadline_(deadline) {}
+
+void PluginPort::bind(host::PluginInstance* instance) {
+  std::lock_guard lock(mutex_);
+  instance_ = instance;
+}
+
+void PluginPort::unbind() { bind(nullptr); }
+
+template <class Table>
+void PluginPort::call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body,
+                      std::string context, Done done) {
+  std::unique_lock lock(mutex_);
+  if (!instance_) {
+    lock.unlock();
+    return done(BL_UNAVAILABLE, "the plugin instance '" + instance_id_ + "' is not running");
+  }
+  instance_->call(operation, std::move(body), std::move(context), deadline_, reply_to_,
+                  [done = std::move(done)](host::CallResult r) {
+                    done(r.status, r.status == BL_OK ? std::move(r.result) : std::move(r.message));
+                  });
+}
+
+std::string PluginIdentity::default_issuer() const { return "urn:branchline:identity:" + instance_id(); }
+
+void PluginIdentity::validate_token(std::string body, Done done) {
+  call(&bl_identity_api::validate_token, std::move(body), "{}", std::move(done));
+}
+
+void PluginIdentity::validate_logout(std::string body, Done done) {
+  call(&bl_identity_api::validate_logout, std::move(body), "{}", std::move(done));
+}
+
+void PluginCrm::lookup_customer(std::string body, std::string context, Done done) {
+  call(&bl_crm_api::lookup_customer, std::move(body), std::move(context), std::move(done));
+}
+
+void PluginCoreBanking::list_accounts(std::string body, std::string context, Done done) {
+  call(&bl_core_banking_api::list_accounts, std::move(body), std::move(context), std::move(done));
+}
+
+void PluginCoreBanking::submit_operation(std::string body, std::string context, Done done) {
+  call(&bl_core_banking_api::submit_operation, std::move(body), std::move(context), std::move(done));
+}
+
+void PluginCoreBanking::get_operation(std::string body, std::string context, Done done) {
+  call(&bl_core_banking_api::get_operation, std::move(body), std::move(context), std::move(done));
+}
+
+}  // namespace branchline::api

@@ -1,0 +1,285 @@
+// The customer routes end to end on loopback: a real HTTPS client, the API with the gate, the real
+// identity-oidc plugin, and the real crm-sqlite and core-banking-sqlite plugins through the real
+// host, deciding with the built-in policy and writing the real ledger. A profile carries only the
+// field groups the caller's role allows; every decision (and each field group's) is in the
+// ledger before the answer; operations need an Idempotency-Key and a recent second factor.
+#include "../../support/api_stack.hpp"
+
+namespace branchline::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kTransfer =
+    R"({"type":"transfer","params":{"from_account":"acc-1001-chk","to_account":"acc-1002-chk","amount_minor":1500}})";
+
+std::set<std::string> keys(const json::value& object) {
+  std::set<std::string> out;
+  for (const auto& [k, v] : object.as_object()) out.emplace(k);
+  return out;
+}
+
+class ApiCustomers : public ApiStack {
+ protected:
+  void SetUp() override {
+    ApiStack::SetUp();
+    // c-1001, c-1002 and c-1004 in the advisors' region; c-1003 in eu-west.
+    crm_instance_ = start("crm-sqlite", BL_KIND_CRM, R"({"demo_region":"north"})", "crm-1");
+    core_instance_ = start("core-banking-sqlite", BL_KIND_CORE_BANKING, "{}", "core-1");
+    crm_ = std::make_shared<api::PluginCrm>("crm-1", io_.get_executor(), std::chrono::seconds(10));
+    core_ = std::make_shared<api::PluginCoreBanking>("core-1", io_.get_executor(), std::chrono::seconds(10));
+    crm_->bind(crm_instance_.get());
+    core_->bind(core_instance_.get());
+  }
+
+  void TearDown() override {
+    if (api_) api_->shutdown(std::chrono::milliseconds(500));
+    api_.reset();
+    crm_->unbind();
+    core_->unbind();
+    crm_instance_.reset();
+    core_instance_.reset();
+    careless_.reset();
+    ApiStack::TearDown();
+  }
+
+  void serve() { start_api(std::nullopt, nullptr, api::ApiContext{nullptr, nullptr, crm_, core_}); }
+
+  std::string token_for(const std::string& subject, json::array roles, const std::string& region = "north") {
+    json::object claims = idp_.claims(subject);
+    claims["roles"] = std::move(roles);
+    if (region.empty()) claims.erase("region");
+    else claims["region"] = region;
+    return idp_.token(claims);
+  }
+  std::string advisor() { return token_for("advisor-1", {"advisor"}); }
+
+  net::HttpResponse get(const std::string& token, const std::string& path) {
+    return send("GET", path, {{"Authorization", "Bearer " + token}});
+  }
+  net::HttpResponse post(const std::string& token, const std::string& path, const std::string& key, std::string body) {
+    net::HttpHeaders headers{{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
+    return send("POST", path, std::move(headers), std::move(body));
+  }
+
+  // The policy.decide entry of a decision id, read at once: the answer waited for it.
+  json::object decision_entry(const json::value& decision_id) {
+    for (auto& e : entries("policy.decide"))
+      if (e.at("policy_decision") == decision_id) return e;
+    return {};
+  }
+  std::int64_t balance(const std::string& customer, const std::string& account) {
+    net::HttpResponse r = get(advisor(), "/api/v1/customers/" + customer + "/accounts");
+    EXPECT_EQ(r.http_status, 200) << r.body;
+    json::value body = json::parse(r.body);
+    for (const auto& a : body.at("accounts").as_array())
+      if (a.at("account_id") == account.c_str()) return a.at("balance_minor").as_int64();
+    return -1;
+  }
+
+  std::unique_ptr<host::PluginInstance> crm_instance_, core_instance_, careless_;
+  std::shared_ptr<api::PluginCrm> crm_;
+  std::shared_ptr<api::PluginCoreBanking> core_;
+};
+
+TEST_F(ApiCustomers, AnAdvisorSeesOnlyTheFieldGroupsOfTheirRoleAndEachGroupsDecisionIsAudited) {
+  serve();
+  net::HttpResponse r = get(advisor(), "/api/v1/customers/c-1001");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  json::value body = json::parse(r.body);
+  EXPECT_EQ(body.at("customer_id"), "c-1001");
+  // identity, contact and relationship; never references (external_ref), never region (in no group).
+  EXPECT_EQ(keys(body.at("fields")), (std::set<std::string>{"name", "preferred_language", "email", "phone", "segment",
+                                                            "products", "kyc_status"}));
+  EXPECT_EQ(body.at("fields").at("name"), "Ada Lovelace");
+  EXPECT_EQ(body.at("field_groups"), (json::array{"contact", "identity", "relationship"}));
+
+  json::object entry = decision_entry(body.at("decision_id"));  // durable before the answer
+  ASSERT_FALSE(entry.empty());
+  EXPECT_EQ(entry.at("resource"), (json::object{{"type", "customer"}, {"id", "c-1001"}, {"customer", "c-1001"}}));
+  const json::object& decision = entry.at("decision").as_object();
+  EXPECT_EQ(decision.at("action"), "crm.customer.read");
+  EXPECT_EQ(decision.at("result"), "allow");
+  EXPECT_EQ(decision.at("rules"), (json::array{"advisors-serve-customers-of-their-region"}));
+  std::map<std::string, json::object> groups;
+  for (const auto& g : decision.at("field_groups").as_array()) groups[std::string(g.at("group").as_string())] = g.as_object();
+  ASSERT_EQ(groups.size(), 4u);
+  for (const char* allowed : {"identity", "contact", "relationship"}) {
+    EXPECT_EQ(groups[allowed].at("result"), "allow") << allowed;
+    EXPECT_EQ(groups[allowed].at("rules"), (json::array{"advisors-see-working-groups"})) << allowed;
+  }
+  EXPECT_EQ(groups["references"].at("result"), "deny");
+  EXPECT_EQ(groups["references"].at("rules"), json::array{});  // a default deny: nothing permits it
+
+  // The CRM was asked for the region alone, then for the allowed fields only.
+  std::vector<json::object> reads = entries("crm.customer.read");
+  ASSERT_EQ(reads.size(), 2u);
+  EXPECT_EQ(reads[0].at("fields"), (json::array{"region"}));
+  std::set<std::string> asked;
+  for (const auto& f : reads[1].at("fields").as_array()) asked.emplace(f.as_string());
+  EXPECT_EQ(asked, keys(body.at("fields")));
+  EXPECT_EQ(reads[1].at("correlation_id"), json::value(header(r, "X-Request-Id")));
+  EXPECT_EQ(reads[1].at("actor").at("principal"), json::value(idp_.issuer + "|advisor-1"));
+}
+
+TEST_F(ApiCustomers, ASupervisorAlsoSeesReferencesAndACustomerSeesOnlyTheirOwnProfile) {
+  serve();
+  net::HttpResponse r = get(token_for("sup-1", {"supervisor", "advisor"}), "/api/v1/customers/c-1002");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  json::value body = json::parse(r.body);
+  EXPECT_EQ(body.at("fields").at("external_ref"), "CIF-1002");
+  EXPECT_EQ(body.at("field_groups"), (json::array{"contact", "identity", "references", "relationship"}));
+
+  json::object customer_claims = idp_.claims("c-1001");
+  customer_claims["roles"] = json::array{"customer"};
+  customer_claims["customer"] = "c-1001";
+  customer_claims.erase("region");
+  std::string customer = idp_.token(customer_claims);
+  r = get(customer, "/api/v1/customers/c-1001");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  body = json::parse(r.body);
+  EXPECT_EQ(body.at("fields").at("email"), "ada@example.org");
+  EXPECT_FALSE(body.at("fields").as_object().contains("external_ref"));
+  EXPECT_EQ(json::parse(get(customer, "/api/v1/customers/c-1001/accounts").body).at("accounts").as_array().size(), 2u);
+
+  r = get(customer, "/api/v1/customers/c-1002");  // someone else's
+  EXPECT_EQ(r.http_status, 403);
+  EXPECT_EQ(get(customer, "/api/v1/customers/c-1002/accounts").http_status, 403);
+}
+
+TEST_F(ApiCustomers, AnotherRegionsCustomerIsRefusedAndAMissingOneLooksTheSameToThoseWhoMayNotSeeIt) {
+  serve();
+  net::HttpResponse elsewhere = get(advisor(), "/api/v1/customers/c-1003");  // eu-west
+  EXPECT_EQ(elsewhere.http_status, 403);
+  net::HttpResponse missing = get(advisor(), "/api/v1/customers/c-9999");
+  EXPECT_EQ(missing.http_status, 403);  // not 404: no probing for customer ids
+  std::vector<json::object> denials;
+  for (auto& e : entries("policy.decide"))
+    if (e.at("outcome") == "denied") denials.push_back(std::move(e));
+  ASSERT_EQ(denials.size(), 2u);  // both durable before their answers
+  for (const auto& d : denials) {
+    EXPECT_EQ(d.at("decision").at("rules"), json::array{});
+    EXPECT_FALSE(d.at("decision").as_object().contains("field_groups"));  // no group is asked after a deny
+  }
+  // Only the region was read for either.
+  for (const auto& read : entries("crm.customer.read")) EXPECT_EQ(read.at("fields"), (json::array{"region"}));
+
+  // A caller who may see the customer is told it does not exist.
+  json::object claims = idp_.claims("c-9999");
+  claims["roles"] = json::array{"customer"};
+  claims["customer"] = "c-9999";
+  EXPECT_EQ(get(idp_.token(claims), "/api/v1/customers/c-9999").http_status, 404);
+  EXPECT_EQ(get(advisor(), "/api/v1/customers/c%201001").http_status, 400);
+}
+
+TEST_F(ApiCustomers, AConnectorThatAnswersMoreThanItIsAskedLeaksNothingThePolicyHides) {
+  crm_->unbind();
+  auto library = host::PluginLibrary::load(std::filesystem::path(TEST_PLUGIN_DIR) / "careless-crm.so", BL_KIND_CRM);
+  host::InstanceConfig config;
+  config.id = "crm-1";
+  careless_ = host::PluginInstance::create(library, std::move(config), env_);
+  crm_->bind(careless_.get());
+  serve();
+  net::HttpResponse r = get(advisor(), "/api/v1/customers/c-1001");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(keys(json::parse(r.body).at("fields")), (std::set<std::string>{"name", "email"}));
+}
+
+TEST_F(ApiCustomers, ATransferNeedsAnIdempotencyKeyAndARepeatedKeyAnswersTheFirstResult) {
+  serve();
+  std::string token = advisor();
+  const std::string path = "/api/v1/customers/c-1001/operations";
+  EXPECT_EQ(post(token, path, "", kTransfer).http_status, 400);  // no key
+  std::int64_t before = balance("c-1001", "acc-1001-chk");
+
+  net::HttpResponse first = post(token, path, "7c0f6f3e-key-1", kTransfer);
+  ASSERT_EQ(first.http_status, 201) << first.body;
+  json::value op = json::parse(first.body);
+  EXPECT_EQ(op.at("state"), "completed");
+  EXPECT_EQ(op.at("customer_id"), "c-1001");
+  EXPECT_EQ(header(first, "Location"), path + "/" + std::string(op.at("operation_id").as_string()));
+  json::object entry = decision_entry(op.at("decision_id"));  // durable before the operation
+  ASSERT_FALSE(entry.empty());
+  EXPECT_EQ(entry.at("decision").at("action"), "core.operation.transfer");
+  EXPECT_EQ(entry.at("resource").at("operation_type"), "transfer");
+
+  // The client retries (a timeout, a lost answer): the same result, booked once.
+  net::HttpResponse again = post(token, path, "\"7c0f6f3e-key-1\"", kTransfer);  // as an sf-string
+  ASSERT_EQ(again.http_status, 201) << again.body;
+  EXPECT_EQ(json::parse(again.body).at("operation_id"), op.at("operation_id"));
+  EXPECT_EQ(balance("c-1001", "acc-1001-chk"), before - 1500);
+
+  // The same key for another body is refused; the same key from someone else is their own.
+  std::string other = R"({"type":"transfer","params":{"from_account":"acc-1001-chk","to_account":"acc-1002-chk","amount_minor":9}})";
+  EXPECT_EQ(post(token, path, "7c0f6f3e-key-1", other).http_status, 422);
+  net::HttpResponse theirs = post(token_for("advisor-2", {"advisor"}), path, "7c0f6f3e-key-1", kTransfer);
+  ASSERT_EQ(theirs.http_status, 201) << theirs.body;
+  EXPECT_NE(json::parse(theirs.body).at("operation_id"), op.at("operation_id"));
+  EXPECT_EQ(balance("c-1001", "acc-1001-chk"), before - 3000);
+
+  // The operation is read under its customer only.
+  std::string id(op.at("operation_id").as_string());
+  net::HttpResponse read = get(token, path + "/" + id);
+  ASSERT_EQ(read.http_status, 200) << read.body;
+  EXPECT_EQ(json::parse(read.body).at("details").at("amount_minor"), 1500);
+  EXPECT_EQ(get(token, "/api/v1/customers/c-1002/operations/" + id).http_status, 404);
+
+  // Malformed requests never reach the core.
+  EXPECT_EQ(post(token, path, "k-2", R"({"type":"Transfer!"})").http_status, 400);
+  EXPECT_EQ(post(token, path, "k-2", "not json").http_status, 400);
+  EXPECT_EQ(post(token, path, std::string(256, 'k'), kTransfer).http_status, 400);
+  EXPECT_EQ(send("POST", path, {{"Authorization", "Bearer " + token}, {"Idempotency-Key", "k-3"}, {"Content-Type", "text/plain"}},
+                 kTransfer).http_status, 415);
+}
+
+TEST_F(ApiCustomers, MoneyMovementAsksForAStepUpOverHttpAndGoesAheadOnceItIsMet) {
+  serve();
+  json::object weak = idp_.claims("advisor-1");
+  weak["acr"] = "urn:branchline:loa:1";
+  weak["amr"] = json::array{"pwd"};
+  const std::string path = "/api/v1/customers/c-1001/operations";
+  net::HttpResponse r = post(idp_.token(weak), path, "step-1", kTransfer);
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_EQ(header_values(r, "WWW-Authenticate").front(),
+            "Bearer realm=\"branchline\", error=\"insufficient_user_authentication\", error_description=\"a stronger "
+            "or more recent authentication is required\", acr_values=\"urn:branchline:loa:2\", max_age=300");
+  json::object stale = idp_.claims("advisor-1");
+  stale["auth_time"] = now() - 3600;  // a second factor, but an hour ago
+  EXPECT_EQ(post(idp_.token(stale), path, "step-1", kTransfer).http_status, 401);
+  std::int64_t before = balance("c-1001", "acc-1001-chk");
+  EXPECT_EQ(before, 254'300);  // nothing moved
+
+  r = post(advisor(), path, "step-1", kTransfer);  // loa:2, signed in 30 s ago
+  ASSERT_EQ(r.http_status, 201) << r.body;
+  EXPECT_EQ(balance("c-1001", "acc-1001-chk"), before - 1500);
+  std::vector<json::object> step_ups;
+  for (auto& e : entries("policy.decide"))
+    if (e.at("decision").as_object().contains("step_up")) step_ups.push_back(std::move(e));
+  ASSERT_EQ(step_ups.size(), 2u);
+  EXPECT_EQ(step_ups[0].at("decision").at("step_up").at("unmet"), "acr");
+  EXPECT_EQ(step_ups[1].at("decision").at("step_up").at("unmet"), "too old");
+
+  // An auditor may read the ledger, never act on accounts (segregation of duties).
+  r = post(token_for("auditor-1", {"auditor", "advisor"}), path, "sod-1", kTransfer);
+  EXPECT_EQ(r.http_status, 403);
+  json::object denial = entries("policy.decide").back();
+  EXPECT_EQ(denial.at("decision").at("rules"), (json::array{"auditors-never-act-on-accounts"}));
+}
+
+TEST_F(ApiCustomers, APluginThatIsDownIsA503AndNothingIsDecided) {
+  serve();
+  crm_->unbind();
+  net::HttpResponse r = get(advisor(), "/api/v1/customers/c-1001");
+  EXPECT_EQ(r.http_status, 503);
+  EXPECT_FALSE(header(r, "Retry-After").empty());
+  EXPECT_TRUE(entries("policy.decide").empty());
+  crm_->bind(crm_instance_.get());
+  core_->unbind();
+  r = get(advisor(), "/api/v1/customers/c-1001/accounts");
+  EXPECT_EQ(r.http_status, 503);
+  core_->bind(core_instance_.get());
+}
+
+}  // namespace
+}  // namespace branchline::test
