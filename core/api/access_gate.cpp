@@ -8,6 +8,9 @@
 
 #include <boost/json.hpp>
 
+#include <mutex>
+#include <optional>
+
 namespace json = boost::json;
 
 namespace branchline::api {
@@ -36,6 +39,38 @@ std::string quoted(const std::vector<std::string>& items) {
     if (c != '"' && c != '\\') out += c;
   return "\"" + out + "\"";
 }
+
+// The answer of a read that started while its audit entry was being written: held until the
+// entry is durable; when the ledger fails, 503 instead and the read's answer is dropped.
+class HeldAnswer {
+ public:
+  explicit HeldAnswer(Respond respond) : respond_(std::move(respond)) {}
+
+  void answer(HttpResponse response) {
+    std::unique_lock lock(mutex_);
+    if (!settled_) {
+      pending_ = std::move(response);
+      return;
+    }
+    lock.unlock();
+    if (durable_) respond_(std::move(response));
+  }
+  void settle(bool durable) {
+    std::unique_lock lock(mutex_);
+    settled_ = true;
+    durable_ = durable;
+    std::optional<HttpResponse> pending = std::move(pending_);
+    lock.unlock();
+    if (!durable) respond_(ledger_unavailable());
+    else if (pending) respond_(std::move(*pending));
+  }
+
+ private:
+  Respond respond_;
+  std::mutex mutex_;
+  bool settled_ = false, durable_ = false;
+  std::optional<HttpResponse> pending_;
+};
 
 // A decision as the ledger keeps it: the result, the rules that decided and the rules in error.
 json::object decision_json(const policy::Decision& d) {
@@ -68,25 +103,33 @@ void AccessGate::post(std::function<void()> work) const {
   else work();
 }
 
-void AccessGate::record(const HttpRequest& request, json::object entry, bool durable, Respond respond,
-                        std::function<void()> next) const {
+void AccessGate::append(const HttpRequest& request, json::object entry, std::function<void(bl_status)> done) const {
   // Reasons carry text from plugins and clients: valid UTF-8 and bounded, or the ledger refuses the entry.
   if (auto* reason = entry.if_contains("reason"); reason && reason->is_string())
     *reason = utf8::printable(reason->as_string(), 256);
   entry["node"] = options_.node;
   entry["region"] = options_.region;
   entry["correlation_id"] = request.request_id;
+  audit_->append(std::move(entry), std::move(done));
+}
+
+static void log_ledger_failure(bl_status status) {
+  log::error("api", status == BL_INVALID_ARGUMENT
+                        ? "an audit entry of the API was refused as malformed (a bug); the request is refused"
+                        : "the audit ledger cannot be written; the request is refused (fail closed)");
+}
+
+void AccessGate::record(const HttpRequest& request, json::object entry, bool durable, Respond respond,
+                        std::function<void()> next) const {
   if (!durable) {
-    audit_->append(std::move(entry), [](bl_status status) {
+    append(request, std::move(entry), [](bl_status status) {
       if (status != BL_OK) log::error("api", "an audit entry of an answered request could not be written");
     });
     return post(std::move(next));
   }
-  audit_->append(std::move(entry), [this, respond = std::move(respond), next = std::move(next)](bl_status status) mutable {
+  append(request, std::move(entry), [this, respond = std::move(respond), next = std::move(next)](bl_status status) mutable {
     if (status != BL_OK) {
-      log::error("api", status == BL_INVALID_ARGUMENT
-                            ? "an audit entry of the API was refused as malformed (a bug); the request is refused"
-                            : "the audit ledger cannot be written; the request is refused (fail closed)");
+      log_ledger_failure(status);
       return post([respond = std::move(respond)] { respond(ledger_unavailable()); });
     }
     post(std::move(next));
@@ -200,7 +243,17 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
                       : verdict.decision.reasons.empty() ? std::string("no policy permits it")
                                                          : "forbidden by " + joined(verdict.decision.reasons, ", ");
 
+  if (verdict.decision.allow && question.durable && question.read_only) {
+    auto held = std::make_shared<HeldAnswer>(respond);
+    verdict.answer = [held](HttpResponse response) { held->answer(std::move(response)); };
+    append(request, std::move(entry), [this, held](bl_status status) {
+      if (status != BL_OK) log_ledger_failure(status);
+      post([held, durable = status == BL_OK] { held->settle(durable); });
+    });
+    return next(std::move(verdict));
+  }
   if (verdict.decision.allow) {
+    verdict.answer = respond;
     return record(request, std::move(entry), question.durable, respond,
                   [next = std::move(next), verdict = std::move(verdict)]() mutable { next(std::move(verdict)); });
   }

@@ -19,7 +19,10 @@
 //    groups' decisions (result, rules, errors) are in the same entry, and the verdict lists the
 //    fields of the allowed groups only.
 //    A deny is answered (403, or 401 for step-up) only once its entry is durable; an allow of a
-//    `durable` question (it reads customer data or changes something) continues only then.
+//    `durable` question (it reads customer data or changes something) continues only then, but
+//    for a `read_only` one: the read starts at once and its answer (Verdict::answer) is held
+//    until the entry is durable, so that the ledger's group commit and the plugin's read overlap
+//    without an answer ever leaving before its entry.
 //    When the ledger cannot be written the request fails closed: 503, nothing done.
 //  - Continuations (`next`) never run on the ledger's thread: after a durable write they go through
 //    options.post; otherwise they run on the calling thread (the server's or the plugin's reply).
@@ -60,7 +63,12 @@ struct Question {
   policy::Entities entities;           // what the rules may know of the resource (the gate adds the principal)
   policy::Record context;              // beyond acr, amr and auth_age_s, which the gate sets from the token (and wins)
   boost::json::object audit_resource;  // the entry's resource: {type, id} and customer, consultation
-  bool durable = false;                // reads customer data or changes something
+  // Reads customer data or changes something: no answer before the entry is durable, and 503 if
+  // the ledger cannot take it.
+  bool durable = false;
+  // With durable, a read: it may start while its entry is being written, and only its answer
+  // (Verdict::answer) waits. Otherwise (a change) nothing starts before the entry is durable.
+  bool read_only = false;
   // A CRM profile read: once the question is allowed, also decide each of the policy set's field
   // groups (crm.field_group.read on FieldGroup::"<group>", context.customer = the resource).
   bool field_groups = false;
@@ -71,6 +79,9 @@ struct Verdict {
   policy::Decision decision;
   std::vector<std::string> field_groups;  // the groups allowed (field_groups questions only)
   std::vector<std::string> fields;        // their fields: all a profile read may ask for and return
+  // How the route answers: for a durable read_only question it holds the answer until the entry
+  // is durable (or answers 503 instead when the ledger fails); otherwise it is the request's respond.
+  Respond answer;
 };
 
 class AccessGate {
@@ -96,6 +107,8 @@ class AccessGate {
 
  private:
   void post(std::function<void()> work) const;
+  // The entry with the gate's stamp (node, region, correlation id; a printable reason), appended.
+  void append(const HttpRequest& request, boost::json::object entry, std::function<void(bl_status)> done) const;
 
   std::shared_ptr<Authenticator> authenticator_;
   std::shared_ptr<const policy::PolicySet> policies_;

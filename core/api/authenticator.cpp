@@ -144,7 +144,10 @@ std::string Principal::claim(std::string_view name) const {
 
 Authenticator::Authenticator(std::shared_ptr<IdentityProvider> identity, std::shared_ptr<SessionRegistry> sessions,
                              AuthOptions options)
-    : identity_(std::move(identity)), sessions_(std::move(sessions)), options_(std::move(options)) {}
+    : identity_(std::move(identity)),
+      sessions_(std::move(sessions)),
+      options_(std::move(options)),
+      cache_(std::make_shared<TokenCache>(options_.token_cache_ttl, options_.token_cache_entries)) {}
 
 void Authenticator::challenge(HttpResponse& response, bool dpop, std::string_view error, std::string_view description,
                               std::string_view extra_params) const {
@@ -189,6 +192,24 @@ Logout Authenticator::logout_from_result(std::string_view result, const std::str
   return logout;
 }
 
+namespace {
+
+// What the host refuses of a token the plugin accepted, whatever the plugin said ("" when
+// nothing): on every request, cached or not.
+std::string host_refusal(const Principal& principal, bool dpop, const AuthOptions& options, SessionRegistry& sessions,
+                         std::int64_t now) {
+  if (!principal.dpop_jkt.empty() && !dpop) return "a token bound to a key was presented as a bearer token";
+  if (principal.dpop_jkt.empty() && dpop) return "the DPoP proof was not checked by the identity plugin";
+  if (principal.expires_at + options.clock_skew_s < now) return "the token has expired";
+  if (principal.expires_at - now > options.max_token_lifetime.count() + options.clock_skew_s)
+    return "the token stays valid longer than the API accepts (api.auth.max_token_lifetime_s)";
+  if (sessions.logged_out({principal.issuer, principal.subject, principal.session_id}, principal.issued_at))
+    return "the session was ended by logout";
+  return {};
+}
+
+}  // namespace
+
 void Authenticator::authenticate(const HttpRequest& request, std::function<void(AuthResult)> done) const {
   auto refuse = [realm = options_.realm](int status, std::string reason, bool dpop, std::string_view error,
                          std::string_view token = {}) {
@@ -230,13 +251,28 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
                        true, "invalid_request", token));
   if (!identity_) return done(refuse(503, "no identity plugin is configured for the API", dpop, {}, token));
 
+  // A bearer token checked moments ago is not checked again (token_cache.hpp); the host's own
+  // checks below still run.
+  std::string cache_key;
+  if (!dpop && cache_->enabled()) {
+    cache_key = TokenCache::key_of(token);
+    if (auto cached = cache_->find(cache_key, now_s())) {
+      if (std::string why = host_refusal(*cached, dpop, options_, *sessions_, now_s()); !why.empty())
+        return done(refuse(401, std::move(why), dpop, "invalid_token", token));
+      AuthResult r;
+      r.principal = std::move(cached);
+      return done(std::move(r));
+    }
+  }
+
   json::object body{{"token", token}, {"scheme", dpop ? "DPoP" : "Bearer"}};
   if (dpop)
     body["dpop"] = json::object{{"proof", proofs.front()}, {"method", request.method}, {"url", request_url(request, options_)}};
   identity_->validate_token(
       json::serialize(body),
       [done = std::move(done), refuse, dpop, token = std::string(token), sessions = sessions_, options = options_,
-       default_issuer = identity_->default_issuer()](bl_status status, std::string text) {
+       cache = cache_, cache_key = std::move(cache_key),
+       default_issuer = identity_->default_issuer()](bl_status status, std::string text) mutable {
         if (status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT || status == BL_PERMISSION_DENIED)
           return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, "invalid_token", token));
         if (status != BL_OK)
@@ -253,17 +289,9 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
           return done(std::move(r));
         }
         std::int64_t now = now_s();
-        if (!principal->dpop_jkt.empty() && !dpop)
-          return done(refuse(401, "a token bound to a key was presented as a bearer token", dpop, "invalid_token", token));
-        if (principal->dpop_jkt.empty() && dpop)
-          return done(refuse(401, "the DPoP proof was not checked by the identity plugin", dpop, "invalid_token", token));
-        if (principal->expires_at + options.clock_skew_s < now)
-          return done(refuse(401, "the token has expired", dpop, "invalid_token", token));
-        if (principal->expires_at - now > options.max_token_lifetime.count() + options.clock_skew_s)
-          return done(refuse(401, "the token stays valid longer than the API accepts (api.auth.max_token_lifetime_s)", dpop,
-                             "invalid_token", token));
-        if (sessions->logged_out({principal->issuer, principal->subject, principal->session_id}, principal->issued_at))
-          return done(refuse(401, "the session was ended by logout", dpop, "invalid_token", token));
+        if (std::string why = host_refusal(*principal, dpop, options, *sessions, now); !why.empty())
+          return done(refuse(401, std::move(why), dpop, "invalid_token", token));
+        if (!cache_key.empty()) cache->insert(std::move(cache_key), principal, now);
         AuthResult r;
         r.principal = std::move(principal);
         done(std::move(r));

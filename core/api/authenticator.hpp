@@ -15,6 +15,8 @@
 //      a token that expired (expires_at, with clock_skew), or that stays valid longer than
 //      max_token_lifetime from now: the host remembers logouts only that long;
 //      a token of a session that single logout ended (session_registry).
+//    A bearer token the plugin accepted is not sent to it again for token_cache_ttl (at most
+//    until it expires; token_cache.hpp); the host's own checks above run on every request.
 //  - Answers:
 //      no Authorization header, or a scheme other than Bearer and DPoP: 401 with a
 //      `WWW-Authenticate` challenge for each scheme and no error code (RFC 6750 §3.1);
@@ -31,6 +33,7 @@
 
 #include "api/http_server.hpp"
 #include "api/session_registry.hpp"
+#include "api/token_cache.hpp"
 
 #include <branchline/abi.h>
 
@@ -82,6 +85,9 @@ struct AuthOptions {
   std::int64_t clock_skew_s = 60;
   std::string public_url;  // e.g. https://api.bank.example (no path); empty: https://<Host>
   std::string realm = "branchline";
+  // Bearer tokens the plugin accepted are not checked again for this long (token_cache.hpp); 0: off.
+  std::chrono::seconds token_cache_ttl{30};
+  std::size_t token_cache_entries = 10000;
 };
 
 struct AuthResult {
@@ -119,6 +125,7 @@ class Authenticator {
   std::shared_ptr<IdentityProvider> identity_;
   std::shared_ptr<SessionRegistry> sessions_;
   AuthOptions options_;
+  std::shared_ptr<TokenCache> cache_;
 };
 
 }  // namespace branchline::api

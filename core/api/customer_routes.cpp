@@ -91,19 +91,21 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
   // Authenticates, reads the customer's region from the CRM, and asks the gate `action` on
   // Customer::"<id>"; `next` gets the principal, the verdict and whether the CRM knows the customer.
   using Allowed = std::function<void(std::shared_ptr<const Principal>, Verdict, bool known)>;
+  // A read (`read_only`) may start while the decision's entry is written: answer it through the
+  // verdict's `answer`, which holds it until the entry is durable.
   void decide(const HttpRequest& request, Respond respond, std::string action, json::object audit_resource,
-              bool field_groups, Allowed next) const {
+              bool field_groups, bool read_only, Allowed next) const {
     std::string customer = request.params.at("customer_id");
     if (!valid_id(customer)) return respond(HttpResponse::problem(400, "the customer id is malformed"));
     gate->authenticate(request, respond, [self = shared_from_this(), &request, respond, customer, action = std::move(action),
-                                          audit_resource = std::move(audit_resource), field_groups,
+                                          audit_resource = std::move(audit_resource), field_groups, read_only,
                                           next = std::move(next)](std::shared_ptr<const Principal> principal) mutable {
       if (!self->crm) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no CRM is configured for the API; the CRM"));
       self->crm->lookup_customer(
           json::serialize(json::object{{"customer_id", customer}, {"fields", json::array{"region"}}}),
           call_context(*principal, request),
           [self, &request, respond, customer, principal, action = std::move(action),
-           audit_resource = std::move(audit_resource), field_groups, next = std::move(next)](bl_status status,
+           audit_resource = std::move(audit_resource), field_groups, read_only, next = std::move(next)](bl_status status,
                                                                                            std::string text) mutable {
             if (status != BL_OK && status != BL_NOT_FOUND) return respond(plugin_failure(status, text, "the CRM"));
             Question question;
@@ -120,6 +122,7 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
             question.audit_resource = std::move(audit_resource);
             question.durable = true;  // reads customer data or changes something
             question.field_groups = field_groups;
+            question.read_only = read_only;
             bool known = status == BL_OK;
             self->gate->authorize(request, *principal, std::move(question), respond,
                             [principal, known, next = std::move(next)](Verdict verdict) mutable {
@@ -132,8 +135,9 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
   // GET /api/v1/customers/{customer_id}: the fields of the groups the caller's role allows.
   void profile(const HttpRequest& request, Respond respond) const {
     std::string customer = request.params.at("customer_id");
-    decide(request, respond, "crm.customer.read", json::object{{"type", "customer"}, {"id", customer}}, true,
-           [self = shared_from_this(), &request, respond, customer](std::shared_ptr<const Principal> principal, Verdict verdict, bool known) {
+    decide(request, respond, "crm.customer.read", json::object{{"type", "customer"}, {"id", customer}}, true, true,
+           [self = shared_from_this(), &request, customer](std::shared_ptr<const Principal> principal, Verdict verdict, bool known) {
+             Respond respond = verdict.answer;
              if (!known) return respond(HttpResponse::problem(404, "no such customer"));
              auto answer = [respond, customer, verdict](json::object fields) {
                json::array groups;
@@ -170,8 +174,9 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
   // GET /api/v1/customers/{customer_id}/accounts
   void accounts(const HttpRequest& request, Respond respond) const {
     std::string customer = request.params.at("customer_id");
-    decide(request, respond, "core.accounts.read", json::object{{"type", "customer_accounts"}}, false,
-           [self = shared_from_this(), &request, respond, customer](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+    decide(request, respond, "core.accounts.read", json::object{{"type", "customer_accounts"}}, false, true,
+           [self = shared_from_this(), &request, customer](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+             Respond respond = verdict.answer;
              if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
              self->core->list_accounts(json::serialize(json::object{{"customer_id", customer}}), call_context(*principal, request),
                                  [respond, customer, id = verdict.decision_id](bl_status status, std::string text) {
@@ -228,9 +233,10 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
     json::object operation_params = params ? params->as_object() : json::object();
     std::string customer = request.params.at("customer_id");
     decide(request, respond, "core.operation." + operation,
-           json::object{{"type", "operation"}, {"operation_type", operation}}, false,
-           [self = shared_from_this(), &request, respond, customer, operation, key, operation_params = std::move(operation_params)](
+           json::object{{"type", "operation"}, {"operation_type", operation}}, false, false,
+           [self = shared_from_this(), &request, customer, operation, key, operation_params = std::move(operation_params)](
                std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+             Respond respond = verdict.answer;
              if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
              // Scoped to the caller: the same key from someone else is another operation.
              std::string scoped = "api-" + sha256_hex(principal->id() + '\n' + key);
@@ -269,8 +275,9 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
     std::string customer = request.params.at("customer_id");
     std::string operation_id = request.params.at("operation_id");
     if (!valid_id(operation_id)) return respond(HttpResponse::problem(400, "the operation id is malformed"));
-    decide(request, respond, "core.operation.read", json::object{{"type", "operation"}, {"id", operation_id}}, false,
-           [self = shared_from_this(), &request, respond, customer, operation_id](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+    decide(request, respond, "core.operation.read", json::object{{"type", "operation"}, {"id", operation_id}}, false, true,
+           [self = shared_from_this(), &request, customer, operation_id](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+             Respond respond = verdict.answer;
              if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
              self->core->get_operation(
                  json::serialize(json::object{{"operation_id", operation_id}}), call_context(*principal, request),

@@ -314,6 +314,7 @@ int run(const std::string& config_file) {
       // Who calls (the identity plugin), whether they may (the policies), and the ledger's entry.
       api::AuthOptions auth;
       auth.max_token_lifetime = a.max_token_lifetime;
+      auth.token_cache_ttl = a.token_cache;
       auth.public_url = a.public_url;
       if (!a.identity.empty())
         identity = std::make_shared<api::PluginIdentity>(a.identity, io.get_executor(), std::chrono::milliseconds(10000));

@@ -494,6 +494,8 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     const json::object& auth = obj(a, "auth");
     if (auto lifetime = auth.find("max_token_lifetime_s"); lifetime != auth.end())
       out.max_token_lifetime = std::chrono::seconds(lifetime->value().as_int64());
+    if (auto cache = auth.find("token_cache_s"); cache != auth.end())
+      out.token_cache = std::chrono::seconds(cache->value().as_int64());
     out.public_url = str(auth, "public_url");
     cfg.api = std::move(out);
   }

@@ -1,5 +1,6 @@
 // sqlite_db: a small RAII wrapper over SQLite for the reference plugins (they cannot use the
 // host's internals: a plugin links only what it ships). Errors throw sdk::Error(BL_INTERNAL).
+// A Database and its statements belong to one thread at a time (the plugin's worker).
 #pragma once
 
 #include <branchline/plugin.hpp>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace branchline::plugins {
 
@@ -19,7 +21,17 @@ class Statement {
     if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
       throw sdk::Error(BL_INTERNAL, std::string("SQL prepare failed: ") + sqlite3_errmsg(db));
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  // A statement Database keeps prepared: reset, not finalized, when done.
+  Statement(sqlite3* db, sqlite3_stmt* kept, bool* in_use) : db_(db), stmt_(kept), in_use_(in_use) { *in_use_ = true; }
+  ~Statement() {
+    if (in_use_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+      *in_use_ = false;
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -54,6 +66,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool* in_use_ = nullptr;  // set for a kept statement
 };
 
 class Database {
@@ -69,7 +82,10 @@ class Database {
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   }
-  ~Database() { sqlite3_close(db_); }
+  ~Database() {
+    for (auto& [sql, kept] : kept_) sqlite3_finalize(kept.stmt);
+    sqlite3_close(db_);
+  }
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
@@ -81,7 +97,21 @@ class Database {
       throw sdk::Error(BL_INTERNAL, "SQL failed: " + why);
     }
   }
-  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+  // The same SQL is prepared once and kept (SQLite's parser is a large part of a small query's
+  // cost); a statement already in use (the same SQL twice at once) is prepared afresh.
+  Statement prepare(std::string_view sql) {
+    auto it = kept_.find(std::string(sql));
+    if (it == kept_.end()) {
+      if (kept_.size() >= kMaxKept) return Statement(db_, sql);
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+          SQLITE_OK)
+        throw sdk::Error(BL_INTERNAL, std::string("SQL prepare failed: ") + sqlite3_errmsg(db_));
+      it = kept_.emplace(std::string(sql), Kept{stmt, false}).first;
+    }
+    if (it->second.in_use) return Statement(db_, sql);
+    return Statement(db_, it->second.stmt, &it->second.in_use);
+  }
 
   // Runs f inside one transaction (BEGIN IMMEDIATE ... COMMIT; ROLLBACK when f throws).
   template <class F>
@@ -98,7 +128,13 @@ class Database {
   }
 
  private:
+  struct Kept {
+    sqlite3_stmt* stmt;
+    bool in_use;
+  };
+  static constexpr std::size_t kMaxKept = 64;
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, Kept> kept_;  // element addresses are stable (in_use pointers)
 };
 
 }  // namespace branchline::plugins

@@ -7,13 +7,16 @@
 # A PATH under /api/v1/ (but the OpenAPI document) needs a token: the script then starts the real
 # OpenID Provider of the tests (tests/peers/oidc-provider.mjs; run ./tests/run.sh once first, for
 # its npm packages), signs advisor-1 in, and runs branchlined with identity-oidc trusting it, so
-# that every request is authenticated (ES256 signature, claims), decided and audited.
+# that every request is authenticated (ES256 signature, claims), decided and audited. Under
+# /api/v1/customers/ it adds crm-sqlite and core-banking-sqlite (demo customers in advisor-1's
+# region, north): a profile read is then the CRM's region lookup, five decisions in one entry that
+# is durable before the CRM is asked for the allowed fields, and the CRM's own audit entries.
 # docs/performance.md records the figures.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${BRANCHLINE_BUILD_DIR:-$root/build}"
 rate="${1:-5000}" seconds="${2:-20}" path="${3:-/healthz}"
-connections=10
+connections="${CONNECTIONS:-10}"  # h2load --h1 keeps one request in flight per connection
 command -v h2load > /dev/null || { echo "needs h2load: apt-get install nghttp2-client" >&2; exit 1; }
 work="$(mktemp -d)"
 daemon=""
@@ -37,6 +40,11 @@ if [[ "$path" == /api/v1/* && "$path" != /api/v1/openapi.json ]]; then
     settings:
       issuers: [{issuer: \"$issuer\", audiences: [branchline-api], client_ids: [advisor-console], claims: [region, branch]}]
     http: {ca_file: $work/idp-cert.pem}"
+  if [[ "$path" == /api/v1/customers/* ]]; then
+    plugins+="
+  - {id: crm, plugin: crm-sqlite, kind: crm, settings: {demo_region: north}}
+  - {id: core, plugin: core-banking-sqlite, kind: core_banking}"
+  fi
   auth=(-H "Authorization: Bearer $token")
 fi
 cat > "$work/config.yaml" <<YAML

@@ -166,6 +166,57 @@ TEST_F(ApiAuthentication, ADpopBoundTokenPassesOnlyWithAProofForThisRequest) {
   EXPECT_EQ(me(token, "DPoP", {{"DPoP", thief.proof("GET", url, token)}}).http_status, 401);
 }
 
+// The identity plugin, counting the tokens it is asked about.
+struct CountingIdentity final : api::IdentityProvider {
+  std::shared_ptr<api::IdentityProvider> plugin;
+  std::atomic<int> tokens{0};
+  void validate_token(std::string body, Done done) override {
+    ++tokens;
+    plugin->validate_token(std::move(body), std::move(done));
+  }
+  void validate_logout(std::string body, Done done) override { plugin->validate_logout(std::move(body), std::move(done)); }
+  std::string default_issuer() const override { return plugin->default_issuer(); }
+};
+
+TEST_F(ApiAuthentication, ABearerTokenIsCheckedByThePluginOnceAndTheHostsOwnChecksStillRunEveryTime) {
+  auto counting = std::make_shared<CountingIdentity>();
+  counting->plugin = identity_;
+  api::AccessOptions options;
+  gate_ = std::make_shared<api::AccessGate>(std::make_shared<api::Authenticator>(counting, sessions_, api::AuthOptions{}),
+                                            policies_, env_.audit, options);
+  api_ = serve_api_on_loopback(io_, tls_, api::ApiContext{nullptr, gate_, nullptr, nullptr});
+  base_ = loopback_url(*api_);
+  std::string token = idp_.token();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(me(token).http_status, 200);
+  EXPECT_EQ(counting->tokens, 1);
+  // Another token is checked on its own; a DPoP proof, on every request.
+  ASSERT_EQ(me(idp_.token(idp_.claims("advisor-2"))).http_status, 200);
+  EXPECT_EQ(counting->tokens, 2);
+  DpopClient client;
+  json::object bound = idp_.claims();
+  bound["cnf"] = json::object{{"jkt", client.jkt()}};
+  std::string dpop_token = idp_.token(bound);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(me(dpop_token, "DPoP", {{"DPoP", client.proof("GET", base_ + "/api/v1/me", dpop_token)}}).http_status, 200);
+  EXPECT_EQ(counting->tokens, 4);
+  EXPECT_EQ(me(dpop_token).http_status, 401);  // a bound token as a bearer: checked, refused, not cached
+  EXPECT_EQ(me(dpop_token).http_status, 401);
+  EXPECT_EQ(counting->tokens, 6);
+  // A refused token is never cached.
+  json::object wrong = idp_.claims();
+  wrong["aud"] = "someone-else";
+  std::string refused = idp_.token(wrong);
+  EXPECT_EQ(me(refused).http_status, 401);
+  EXPECT_EQ(me(refused).http_status, 401);
+  EXPECT_EQ(counting->tokens, 8);
+  // The cached token's session ends: refused at once, without asking the plugin.
+  ASSERT_EQ(logout(idp_.token(logout_claims(idp_, "lo-cache"), "es-1", "logout+jwt")).http_status, 200);
+  net::HttpResponse r = me(token);
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_NE(r.body.find("ended by logout"), std::string::npos) << r.body;
+  EXPECT_EQ(counting->tokens, 8);
+}
+
 TEST_F(ApiAuthentication, SingleLogoutEndsTheSessionsTokensAndLiveSessionsAtOnce) {
   start_api();
   std::string token = idp_.token();

@@ -4,6 +4,9 @@
 // field groups the caller's role allows; every decision (and each field group's) is in the
 // ledger before the answer; operations need an Idempotency-Key and a recent second factor.
 #include "../../support/api_stack.hpp"
+#include "../../support/scoped_tmpfs.hpp"
+
+#include <fstream>
 
 namespace branchline::test {
 namespace {
@@ -265,6 +268,42 @@ TEST_F(ApiCustomers, MoneyMovementAsksForAStepUpOverHttpAndGoesAheadOnceItIsMet)
   EXPECT_EQ(r.http_status, 403);
   json::object denial = entries("policy.decide").back();
   EXPECT_EQ(denial.at("decision").at("rules"), (json::array{"auditors-never-act-on-accounts"}));
+}
+
+TEST_F(ApiCustomers, WhenTheLedgerCannotBeWrittenAProfileReadIs503AndNoDataLeaves) {
+  ScopedTmpfs disk(data_dir_ / "small-disk", "2m");
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs CAP_SYS_ADMIN (./tests/run.sh runs as root)";
+  std::shared_ptr<audit::Ledger> ledger = audit::Ledger::open(data_dir_ / "small-disk" / "audit.db");
+  start_api(std::nullopt, ledger, api::ApiContext{nullptr, nullptr, crm_, core_});
+  ASSERT_EQ(get(advisor(), "/api/v1/customers/c-1001").http_status, 200);  // the ledger works
+  {
+    std::ofstream fill(data_dir_ / "small-disk" / "fill", std::ios::binary);
+    std::string block(64 * 1024, 'x');
+    while (fill.write(block.data(), static_cast<std::streamsize>(block.size()))) {
+    }
+  }
+  // The CRM is read while the decision's entry is written; the entry fails, so the answer is 503.
+  for (const char* path : {"/api/v1/customers/c-1002", "/api/v1/customers/c-1002/accounts"}) {
+    net::HttpResponse r = get(advisor(), path);
+    EXPECT_EQ(r.http_status, 503) << path;
+    EXPECT_NE(r.body.find("audit ledger cannot be written"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("Grace"), std::string::npos);
+    EXPECT_EQ(r.body.find("acc-1002"), std::string::npos);
+  }
+  // A change does not even start.
+  std::int64_t before = 0;
+  {
+    auto accounts = ok(*core_instance_, &bl_core_banking_api::list_accounts, R"({"customer_id":"c-1001"})");
+    before = accounts.at("accounts").at(0).at("balance_minor").as_int64();
+  }
+  EXPECT_EQ(post(advisor(), "/api/v1/customers/c-1001/operations", "full-1", kTransfer).http_status, 503);
+  auto accounts = ok(*core_instance_, &bl_core_banking_api::list_accounts, R"({"customer_id":"c-1001"})");
+  EXPECT_EQ(accounts.at("accounts").at(0).at("balance_minor").as_int64(), before);
+  api_->shutdown(std::chrono::milliseconds(500));
+  api_.reset();
+  gate_.reset();
+  std::filesystem::remove(data_dir_ / "small-disk" / "fill");
+  ledger.reset();  // before the disk goes
 }
 
 TEST_F(ApiCustomers, APluginThatIsDownIsA503AndNothingIsDecided) {
