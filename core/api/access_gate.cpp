@@ -21,7 +21,7 @@ std::int64_t now_s() {
 }
 
 HttpResponse ledger_unavailable() {
-  HttpResponse r = HttpResponse::problem(503, "the audit ledger cannot be written; nothing was done");
+  HttpResponse r = HttpResponse::problem(503, "the audit ledger cannot be written; the request is refused");
   r.set("Retry-After", "5");
   return r;
 }
@@ -207,13 +207,19 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
       // One question per group, about this customer: the same principal, the same sign-in.
       ask.action = {"Action", policy::kFieldGroupReadAction};
       ask.context["customer"] = policy::Value(question.resource);
+      // A step-up rule may name the field-group action too: unmet, every group is denied by it.
+      std::optional<policy::StepUpChallenge> group_step_up = policies_->step_up_needed(
+          policy::kFieldGroupReadAction, {principal.acr, principal.amr, principal.auth_time}, now_s());
       json::array groups;
       for (const auto& [group, fields] : policies_->field_groups()) {
         ask.resource = {"FieldGroup", group};
         question.entities.add({ask.resource, {{"name", policy::Value(group)}}, {}});
-        policy::Decision d = policies_->decide(ask, question.entities);
+        policy::Decision d;
+        if (group_step_up) d.reasons = {group_step_up->rule_id};
+        else d = policies_->decide(ask, question.entities);
         json::object g = decision_json(d);
         g["group"] = group;
+        if (group_step_up) g["step_up"] = json::object{{"rule", group_step_up->rule_id}, {"unmet", group_step_up->reason}};
         groups.push_back(std::move(g));
         if (!d.allow) continue;
         verdict.field_groups.push_back(group);

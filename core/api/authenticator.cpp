@@ -215,7 +215,7 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
                          std::string_view token = {}) {
     AuthResult r;
     r.reason = std::move(reason);
-    // Only a refusal needs the fingerprint: no hashing on the way in.
+    // Only a refusal needs the fingerprint (a bearer token is hashed once more for the token cache's key).
     if (!token.empty()) r.token_fingerprint = sha256_hex(token).substr(0, 16);
     r.refusal = HttpResponse::problem(status, status == 401 || status == 400 ? r.reason : std::string_view());
     if (status == 401) add_challenges(r.refusal, realm, dpop, error, r.reason, {});

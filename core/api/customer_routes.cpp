@@ -26,6 +26,15 @@ namespace json = boost::json;
 namespace branchline::api {
 namespace {
 
+constexpr std::size_t kMaxAccounts = 1000;
+
+// Whether a plugin's answer is about this customer (it must say so: a connector's cache or bug
+// must not answer for someone else).
+bool names_customer(const json::object& result, const std::string& customer) {
+  const json::value* id = result.if_contains("customer_id");
+  return id && id->is_string() && id->as_string() == customer;
+}
+
 // Customer, operation and idempotency-key syntax: what the plugins accept, and nothing that needs escaping.
 bool valid_id(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
@@ -53,8 +62,7 @@ HttpResponse plugin_failure(bl_status status, std::string_view message, std::str
     case BL_INVALID_ARGUMENT: return HttpResponse::problem(400, detail);
     case BL_FAILED_PRECONDITION: return HttpResponse::problem(409, detail);
     case BL_PERMISSION_DENIED: return HttpResponse::problem(403, detail);
-    case BL_ALREADY_EXISTS:
-      return HttpResponse::problem(422, "the Idempotency-Key was already used for another request");
+    case BL_ALREADY_EXISTS: return HttpResponse::problem(409, detail);
     case BL_UNAVAILABLE:
     case BL_RESOURCE_EXHAUSTED: {
       HttpResponse r = HttpResponse::problem(503, std::string(what) + " is unavailable");
@@ -112,11 +120,16 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
             question.action = std::move(action);
             question.resource = {"Customer", customer};
             policy::Entity entity{question.resource, {}, {}};
-            if (status == BL_OK)
-              if (auto result = parse_object(text))
-                if (auto* fields = result->if_contains("fields"); fields && fields->is_object())
-                  if (auto* region = fields->as_object().if_contains("region"); region && region->is_string())
-                    entity.attrs["region"] = policy::Value(std::string(region->as_string()));
+            if (status == BL_OK) {
+              auto result = parse_object(text);
+              if (!result || !names_customer(*result, customer)) {
+                log::error("api", "the CRM answered a lookup of another customer, or no customer_id");
+                return respond(HttpResponse::problem(502, "the CRM's answer was malformed"));
+              }
+              if (auto* fields = result->if_contains("fields"); fields && fields->is_object())
+                if (auto* region = fields->as_object().if_contains("region"); region && region->is_string())
+                  entity.attrs["region"] = policy::Value(std::string(region->as_string()));
+            }
             question.entities.add(std::move(entity));
             audit_resource["customer"] = customer;
             question.audit_resource = std::move(audit_resource);
@@ -154,12 +167,12 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
              self->crm->lookup_customer(
                  json::serialize(json::object{{"customer_id", customer}, {"fields", std::move(wanted)}}),
                  call_context(*principal, request),
-                 [respond, answer, fields = verdict.fields](bl_status status, std::string text) {
+                 [respond, answer, customer, fields = verdict.fields](bl_status status, std::string text) {
                    if (status != BL_OK) return respond(plugin_failure(status, text, "the CRM"));
                    auto result = parse_object(text);
                    const json::value* got = result ? result->if_contains("fields") : nullptr;
-                   if (!got || !got->is_object()) {
-                     log::error("api", "the CRM answered a profile without a fields object");
+                   if (!got || !got->is_object() || !names_customer(*result, customer)) {
+                     log::error("api", "the CRM answered a profile without a fields object, or of another customer");
                      return respond(HttpResponse::problem(502, "the CRM's answer was malformed"));
                    }
                    // Only what the policy allowed, whatever the plugin sent.
@@ -187,9 +200,16 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
                                      log::error("api", "the core-banking system answered accounts without an array");
                                      return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
                                    }
+                                   // The documented members only, of at most kMaxAccounts accounts.
                                    json::array accounts;
-                                   for (const auto& a : list->as_array())
-                                     if (a.is_object()) accounts.push_back(a);
+                                   for (const auto& a : list->as_array()) {
+                                     if (!a.is_object() || accounts.size() == kMaxAccounts) continue;
+                                     json::object account;
+                                     for (const char* name : {"account_id", "type", "currency", "balance_minor", "status", "opened_at"})
+                                       if (const json::value* v = a.as_object().if_contains(name); v && (v->is_string() || v->is_int64()))
+                                         account[name] = *v;
+                                     accounts.push_back(std::move(account));
+                                   }
                                    respond(HttpResponse::json(200, json::object{{"customer_id", customer},
                                                                                 {"accounts", std::move(accounts)},
                                                                                 {"decision_id", id}}));
@@ -197,11 +217,12 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
            });
   }
 
-  // An operation's result as the client sees it, or nullopt when the plugin's answer is malformed.
+  // An operation's result as the client sees it, or nullopt when the plugin's answer is malformed
+  // or names another customer.
   static std::optional<json::object> operation_view(std::string_view text, const std::string& customer,
                                                     const std::string& decision_id) {
     auto result = parse_object(text);
-    if (!result) return std::nullopt;
+    if (!result || !names_customer(*result, customer)) return std::nullopt;
     const json::value* id = result->if_contains("operation_id");
     const json::value* state = result->if_contains("state");
     if (!id || !id->is_string() || !valid_id(id->as_string()) || !state || !state->is_string() ||
@@ -227,7 +248,9 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
       return !t.empty() && t.size() <= 40 && std::islower(static_cast<unsigned char>(t.front())) &&
              std::all_of(t.begin(), t.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'; });
     };
-    if (!type || !type->is_string() || !valid_type(type->as_string()) || (params && !params->is_object()))
+    // "read" would make the action core.operation.read, the permission to read results.
+    if (!type || !type->is_string() || !valid_type(type->as_string()) || type->as_string() == "read" ||
+        (params && !params->is_object()))
       return respond(HttpResponse::problem(400, "the body must be {\"type\": \"transfer\"|..., \"params\": {...}}"));
     std::string operation(type->as_string());
     json::object operation_params = params ? params->as_object() : json::object();
@@ -240,7 +263,6 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
              if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
              // Scoped to the caller: the same key from someone else is another operation.
              std::string scoped = "api-" + sha256_hex(principal->id() + '\n' + key);
-             std::string context = call_context(*principal, request);
              auto answer = [respond, customer, id = verdict.decision_id](std::string_view text) {
                auto view = operation_view(text, customer, id);
                if (!view) {
@@ -254,18 +276,16 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
              self->core->submit_operation(
                  json::serialize(json::object{{"type", operation}, {"idempotency_key", scoped}, {"customer_id", customer},
                                               {"params", operation_params}}),
-                 context, [self, respond, answer, scoped, context](bl_status status, std::string text) {
+                 call_context(*principal, request), [respond, answer](bl_status status, std::string text) {
                    if (status == BL_OK) return answer(text);
-                   if (status != BL_DEADLINE_EXCEEDED) return respond(plugin_failure(status, text, "the core-banking system"));
-                   // core_banking.h: after a timeout, ask for the key before anyone retries.
-                   self->core->get_operation(json::serialize(json::object{{"idempotency_key", scoped}}), context,
-                                       [respond, answer](bl_status status, std::string text) {
-                                         if (status == BL_OK) return answer(text);
-                                         HttpResponse r = HttpResponse::problem(
-                                             503, "the core-banking system did not answer in time; retry with the same Idempotency-Key");
-                                         r.set("Retry-After", "5");
-                                         respond(std::move(r));
-                                       });
+                   if (status == BL_ALREADY_EXISTS)
+                     return respond(HttpResponse::problem(422, "the Idempotency-Key was already used for another request"));
+                   // Perhaps done: the client's retry with the same key answers the first result,
+                   // or does it once (the plugin is idempotent on the key and compares the body).
+                   if (status == BL_DEADLINE_EXCEEDED)
+                     return respond(HttpResponse::problem(
+                         504, "the core-banking system did not answer in time; retry with the same Idempotency-Key"));
+                   respond(plugin_failure(status, text, "the core-banking system"));
                  });
            });
   }

@@ -33,21 +33,27 @@ void TokenCache::insert(std::string key, std::shared_ptr<const Principal> princi
   if (until <= now) return;
   std::lock_guard lock(mutex_);
   if (entries_.size() >= max_entries_) {
-    std::erase_if(entries_, [now](const auto& e) { return e.second.until <= now; });
+    if (swept_at_ != now) {
+      swept_at_ = now;
+      std::erase_if(entries_, [now](const auto& e) { return e.second.until <= now; });
+    }
     while (entries_.size() >= max_entries_ && !order_.empty()) {
-      entries_.erase(order_.front());
+      auto& [oldest, seq] = order_.front();
+      if (auto it = entries_.find(oldest); it != entries_.end() && it->second.seq == seq) entries_.erase(it);
       order_.pop_front();
     }
-    // The order may name entries that are gone: keep it from growing past the map by much.
-    if (order_.size() > 2 * max_entries_) {
-      std::deque<std::string> live;
-      for (auto& k : order_)
-        if (entries_.count(k)) live.push_back(std::move(k));
-      order_ = std::move(live);
-    }
   }
-  auto [it, inserted] = entries_.insert_or_assign(key, Entry{std::move(principal), until});
-  if (inserted) order_.push_back(std::move(key));
+  // The order names entries that are gone or replaced: keep it from growing past the map by much.
+  if (order_.size() > 2 * max_entries_) {
+    std::deque<std::pair<std::string, std::uint64_t>> live;
+    for (auto& named : order_)
+      if (auto it = entries_.find(named.first); it != entries_.end() && it->second.seq == named.second)
+        live.push_back(std::move(named));
+    order_ = std::move(live);
+  }
+  std::uint64_t seq = ++next_seq_;
+  entries_.insert_or_assign(key, Entry{std::move(principal), until, seq});
+  order_.emplace_back(std::move(key), seq);
 }
 
 std::size_t TokenCache::size() const {

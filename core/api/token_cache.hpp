@@ -45,12 +45,15 @@ class TokenCache {
   struct Entry {
     std::shared_ptr<const Principal> principal;
     std::int64_t until = 0;
+    std::uint64_t seq = 0;  // which insertion: an older name in order_ does not evict it
   };
   std::int64_t ttl_s_;
   std::size_t max_entries_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
-  std::deque<std::string> order_;  // insertion order, for eviction; may name entries already gone
+  std::deque<std::pair<std::string, std::uint64_t>> order_;  // insertion order; may name entries gone or replaced
+  std::uint64_t next_seq_ = 0;
+  std::int64_t swept_at_ = 0;  // expired entries are swept at most once a second
 };
 
 }  // namespace branchline::api

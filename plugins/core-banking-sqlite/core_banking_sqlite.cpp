@@ -134,7 +134,9 @@ class CoreBankingSqlite final : public sdk::CoreBankingPlugin {
       if (existing.step()) {
         if (existing.text(0) != hash)
           throw sdk::Error(BL_ALREADY_EXISTS, "the idempotency key was used for another operation");
-        return existing.text(1);
+        json::value first = json::parse(existing.text(1));
+        first.as_object()["customer_id"] = customer;  // results stored before it was a member lack it
+        return json::serialize(first);
       }
       json::object details;
       std::string state = perform(type, customer, params, details);

@@ -9,8 +9,9 @@
 # its npm packages), signs advisor-1 in, and runs branchlined with identity-oidc trusting it, so
 # that every request is authenticated (ES256 signature, claims), decided and audited. Under
 # /api/v1/customers/ it adds crm-sqlite and core-banking-sqlite (demo customers in advisor-1's
-# region, north): a profile read is then the CRM's region lookup, five decisions in one entry that
-# is durable before the CRM is asked for the allowed fields, and the CRM's own audit entries.
+# region, north): a profile read is then the CRM's region lookup, five decisions in one entry, the
+# CRM's read of the allowed fields (while that entry is written; the answer waits until it is
+# durable), and the CRM's own audit entries.
 # docs/performance.md records the figures.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -187,6 +187,10 @@ TEST_F(ApiCustomers, AConnectorThatAnswersMoreThanItIsAskedLeaksNothingThePolicy
   net::HttpResponse r = get(advisor(), "/api/v1/customers/c-1001");
   ASSERT_EQ(r.http_status, 200) << r.body;
   EXPECT_EQ(keys(json::parse(r.body).at("fields")), (std::set<std::string>{"name", "email"}));
+  // It answers every lookup with c-1001: for anyone else, its answer is refused, not used.
+  r = get(advisor(), "/api/v1/customers/c-1002");
+  EXPECT_EQ(r.http_status, 502);
+  EXPECT_EQ(r.body.find("Ada"), std::string::npos);
 }
 
 TEST_F(ApiCustomers, ATransferNeedsAnIdempotencyKeyAndARepeatedKeyAnswersTheFirstResult) {
@@ -230,6 +234,7 @@ TEST_F(ApiCustomers, ATransferNeedsAnIdempotencyKeyAndARepeatedKeyAnswersTheFirs
 
   // Malformed requests never reach the core.
   EXPECT_EQ(post(token, path, "k-2", R"({"type":"Transfer!"})").http_status, 400);
+  EXPECT_EQ(post(token, path, "k-2", R"({"type":"read"})").http_status, 400);  // would be core.operation.read
   EXPECT_EQ(post(token, path, "k-2", "not json").http_status, 400);
   EXPECT_EQ(post(token, path, std::string(256, 'k'), kTransfer).http_status, 400);
   EXPECT_EQ(send("POST", path, {{"Authorization", "Bearer " + token}, {"Idempotency-Key", "k-3"}, {"Content-Type", "text/plain"}},
