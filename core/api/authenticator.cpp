@@ -256,8 +256,9 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
   std::string cache_key;
   if (!dpop && cache_->enabled()) {
     cache_key = TokenCache::key_of(token);
-    if (auto cached = cache_->find(cache_key, now_s())) {
-      if (std::string why = host_refusal(*cached, dpop, options_, *sessions_, now_s()); !why.empty())
+    std::int64_t now = now_s();
+    if (auto cached = cache_->find(cache_key, now)) {
+      if (std::string why = host_refusal(*cached, dpop, options_, *sessions_, now); !why.empty())
         return done(refuse(401, std::move(why), dpop, "invalid_token", token));
       AuthResult r;
       r.principal = std::move(cached);

@@ -40,7 +40,7 @@ class CrmSqlite final : public sdk::CrmPlugin {
     db_->exec(
         "CREATE TABLE IF NOT EXISTS customers ("
         "  customer_id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT, phone TEXT, segment TEXT,"
-        "  kyc_status TEXT, preferred_language TEXT, products TEXT NOT NULL DEFAULT '[]', external_ref TEXT);"
+        "  kyc_status TEXT, preferred_language TEXT, products TEXT NOT NULL DEFAULT '[]', external_ref TEXT, region TEXT);"
         "CREATE INDEX IF NOT EXISTS customers_email ON customers(email);"
         "CREATE INDEX IF NOT EXISTS customers_phone ON customers(phone);"
         "CREATE TABLE IF NOT EXISTS notes ("
@@ -48,7 +48,7 @@ class CrmSqlite final : public sdk::CrmPlugin {
         "  consultation_id TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL,"
         "  idempotency_key TEXT NOT NULL UNIQUE, body_hash TEXT NOT NULL);"
         "CREATE INDEX IF NOT EXISTS notes_customer ON notes(customer_id, created_at);");
-    // The customer's data-residency region (the host's policies decide on it); databases made
+    // The customer's data-residency region (the host's policies decide on it): databases made
     // before it existed get the column, empty.
     bool has_region = false;
     for (auto info = db_->prepare("PRAGMA table_info(customers)"); info.step();)

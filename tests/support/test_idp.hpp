@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include <atomic>
@@ -43,6 +44,18 @@ inline std::string public_pem(EVP_PKEY* key) {
   std::string pem(data, static_cast<std::size_t>(n));
   BIO_free(bio);
   return pem;
+}
+
+// The key-confusion attack: a token of `payload` (base64url claims) with header alg HS256 and
+// `kid`, its MAC keyed with the PEM of the RSA public key that kid names.
+inline std::string hs256_keyed_with_public_pem(EVP_PKEY* rsa_public, const std::string& kid, const std::string& payload) {
+  std::string input = plugins::jose::base64url_encode(R"({"alg":"HS256","typ":"at+jwt","kid":")" + kid + "\"}") + "." + payload;
+  std::string pem = public_pem(rsa_public);
+  unsigned char mac[32];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), pem.data(), static_cast<int>(pem.size()), reinterpret_cast<const unsigned char*>(input.data()),
+       input.size(), mac, &n);
+  return input + "." + plugins::jose::base64url_encode(std::string_view(reinterpret_cast<char*>(mac), n));
 }
 
 // One identity provider: an issuer path on the test server, its signing keys and its JWKS.

@@ -8,7 +8,6 @@
 
 #include "common/sha256.hpp"
 
-#include <openssl/hmac.h>
 
 #include <fstream>
 #include <set>
@@ -83,16 +82,7 @@ TEST_F(ApiAuthentication, EveryAttackTokenIsAnswered401AndAudited) {
   std::string good = idp_.token(idp_.claims(), "rs-1");
   std::size_t dot1 = good.find('.'), dot2 = good.find('.', dot1 + 1);
   std::string payload = good.substr(dot1 + 1, dot2 - dot1 - 1);
-  std::string hs256;
-  {
-    std::string input = b64(R"({"alg":"HS256","typ":"at+jwt","kid":"rs-1"})") + "." + payload;
-    std::string pem = public_pem(idp_.keys.at("rs-1").first.get());
-    unsigned char mac[32];
-    unsigned int n = 0;
-    HMAC(EVP_sha256(), pem.data(), static_cast<int>(pem.size()), reinterpret_cast<const unsigned char*>(input.data()),
-         input.size(), mac, &n);
-    hs256 = input + "." + b64(std::string_view(reinterpret_cast<char*>(mac), n));
-  }
+  std::string hs256 = hs256_keyed_with_public_pem(idp_.keys.at("rs-1").first.get(), "rs-1", payload);
   idp_.add("rogue", make_key("EC", "P-256"), jose::Alg::ES256, /*publish=*/false);
   std::vector<std::pair<std::string, std::string>> attacks = {
       {"alg none", b64(R"({"alg":"none","typ":"at+jwt"})") + "." + payload + ".c2ln"},
