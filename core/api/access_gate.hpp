@@ -103,6 +103,7 @@ class AccessGate {
   policy::Record principal_context(const Principal& principal) const;
 
   const Authenticator& authenticator() const { return *authenticator_; }
+  const std::string& node() const { return options_.node; }
   const policy::PolicySet& policies() const { return *policies_; }
 
  private:

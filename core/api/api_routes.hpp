@@ -9,7 +9,9 @@
 //  - Every other route goes through the access gate (access_gate.hpp): a token, the policy's
 //    decision, an audit entry. Without a gate (tests of the route table) they answer 503.
 //  - Routes are added by area, each in its own file: session_routes.cpp (/api/v1/me, single
-//    logout), customer_routes.cpp (a customer's profile, accounts and operations).
+//    logout), customer_routes.cpp (a customer's profile, accounts and operations),
+//    audit_routes.cpp (the ledger's queries and export pages for auditors, the host's status for
+//    operators).
 #pragma once
 
 #include "api/http_server.hpp"
@@ -24,6 +26,7 @@
 namespace branchline::api {
 
 class AccessGate;
+class AuditArchive;
 class PluginCrm;
 class PluginCoreBanking;
 
@@ -34,6 +37,11 @@ struct ApiContext {
   // The plugin instances behind the customer routes (null: those routes answer 503).
   std::shared_ptr<PluginCrm> crm;
   std::shared_ptr<PluginCoreBanking> core_banking;
+  // The audit ledger as auditors read it (null: the audit routes answer 503).
+  std::shared_ptr<AuditArchive> audit_archive;
+  // The host's status document for operators: node, state, plugin instances and their health, the
+  // ledger's size (null: /api/v1/status answers 503). Called on a server thread; must not block.
+  std::function<boost::json::object()> host_status;
 };
 
 Router make_router(const ApiContext& context);
@@ -42,6 +50,9 @@ Router make_router(const ApiContext& context);
 void add_session_routes(Router& router, std::shared_ptr<const AccessGate> gate);
 void add_customer_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<PluginCrm> crm,
                          std::shared_ptr<PluginCoreBanking> core_banking);
+void add_audit_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<AuditArchive> archive);
+void add_status_routes(Router& router, std::shared_ptr<const AccessGate> gate,
+                       std::function<boost::json::object()> host_status);
 
 // docs/api/openapi.yaml, as built into the binary, and the same document as JSON.
 std::string_view openapi_yaml();

@@ -348,36 +348,17 @@ int audit_prove(const std::string& db, std::uint64_t seq, std::optional<std::uin
   });
 }
 
-// "2026-11-01", "2026-11-01T10:00:00Z" or with a fraction, as the ledger writes times
-// ("2026-11-01T10:00:00.000000Z"), so that they compare as text. UTC only.
-std::optional<std::string> normalize_utc_time(const std::string& t) {
-  if (t.empty()) return t;
-  if (t.size() == 10) return audit::normalize_ledger_time(t + "T00:00:00Z");  // a date: its midnight
-  return audit::normalize_ledger_time(t);
-}
-
 int audit_export(const std::string& db, const std::string& from_text, const std::string& to_text) {
-  auto from = normalize_utc_time(from_text), to = normalize_utc_time(to_text);
+  auto from = audit::normalize_query_time(from_text), to = audit::normalize_query_time(to_text);
   if (!from || !to) {
     std::cerr << "--from/--to: give a UTC time as 2026-11-01 or 2026-11-01T10:00:00Z\n";
     return 2;
   }
   return with_reader(db, [&](audit::LedgerReader& r) {
+    audit::LedgerReader::ExportRange range{*from, *to};
     std::uint64_t count = r.export_entries(
-        *from, *to,
-        [&](const std::string& note) {
-          std::cout << json::serialize(json::object{{"checkpoint", note}, {"from", *from}, {"to", *to}}) << "\n";
-        },
-        [](const audit::LedgerReader::ExportedEntry& e) {
-          json::object line{{"seq", e.seq}, {"proof", hashes(e.proof)}};
-          if (e.purged) {
-            line["purged"] = json::string(*e.purged);  // retention removed the payload; the leaf proves its place
-            line["leaf_hash"] = audit::to_base64(e.leaf);
-          } else {
-            line["entry"] = json::string(e.canonical);
-          }
-          std::cout << json::serialize(line) << "\n";
-        });
+        range, [&](const std::string& note) { std::cout << json::serialize(audit::export_head(note, range)) << "\n"; },
+        [](const audit::LedgerReader::ExportedEntry& e) { std::cout << json::serialize(audit::export_line(e)) << "\n"; });
     std::cout.flush();
     std::cerr << "exported " << count << " entries\n";
     return std::cout ? 0 : 1;
@@ -386,7 +367,7 @@ int audit_export(const std::string& db, const std::string& from_text, const std:
 
 int audit_query(const std::string& db, audit::LedgerReader::Query q, const std::string& from, const std::string& to,
                 bool personal) {
-  auto f = normalize_utc_time(from), t = normalize_utc_time(to);
+  auto f = audit::normalize_query_time(from), t = audit::normalize_query_time(to);
   if (!f || !t) {
     std::cerr << "--from/--to: give a UTC time as 2026-11-01 or 2026-11-01T10:00:00Z\n";
     return 2;
@@ -617,7 +598,7 @@ int main(int argc, char** argv) {
   if (hold_cmd->parsed()) {
     if (hold.by.empty()) hold.by = local_operator();
     if (!hold_from.empty() || !hold_to.empty()) {
-      auto from = normalize_utc_time(hold_from), to = normalize_utc_time(hold_to);
+      auto from = audit::normalize_query_time(hold_from), to = audit::normalize_query_time(hold_to);
       if (!from || !to || from->empty() || to->empty()) {
         std::cerr << "--from and --to: give both, as UTC times (2026-11-01 or 2026-11-01T10:00:00Z)\n";
         return 2;

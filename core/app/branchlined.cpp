@@ -17,6 +17,7 @@
 // required plugin fails to start, 1 for anything else (another daemon holds the data directory).
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
+#include "api/audit_archive.hpp"
 #include "api/http_server.hpp"
 #include "api/plugin_ports.hpp"
 #include "api/session_registry.hpp"
@@ -82,6 +83,7 @@ class HealthFile {
              {"started_at", now_rfc3339()}};
   }
   void set(const std::string& key, json::value value) { base_[key] = std::move(value); }
+  const json::object& base() const { return base_; }
   void write(std::string_view status, const std::vector<host::PluginStatus>& plugins) {
     json::object doc = base_;
     doc["status"] = status;
@@ -102,6 +104,42 @@ class HealthFile {
  private:
   fs::path dir_;
   json::object base_;
+};
+
+// What GET /api/v1/status shows an operator: the health file's facts, the host's state, every
+// plugin instance with its own health report and calls in flight, and the audit ledger's size.
+// The plugin set is attached once it runs and detached before it stops.
+class StatusBoard {
+ public:
+  StatusBoard(const audit::Ledger& ledger, std::function<std::string()> state)
+      : ledger_(ledger), state_(std::move(state)) {}
+  // The health file's facts (node, environment, region, pid, started_at, api), copied.
+  void facts(json::object base) {
+    std::lock_guard lock(mutex_);
+    base_ = std::move(base);
+  }
+  void attach(const host::PluginSet* plugins) {
+    std::lock_guard lock(mutex_);
+    plugins_ = plugins;
+  }
+  json::object operator()() const {
+    json::object doc;
+    {
+      std::lock_guard lock(mutex_);
+      doc = base_;
+      doc["plugins"] = plugins_ ? plugins_->report() : json::array{};
+    }
+    doc["status"] = state_();
+    doc["ledger"] = json::object{{"size", ledger_.size()}, {"checkpointed", ledger_.checkpointed()}, {"commits", ledger_.commits()}};
+    return doc;
+  }
+
+ private:
+  json::object base_;
+  const audit::Ledger& ledger_;
+  std::function<std::string()> state_;
+  mutable std::mutex mutex_;
+  const host::PluginSet* plugins_ = nullptr;
 };
 
 // The data directory belongs to one daemon at a time.
@@ -237,6 +275,7 @@ int run(const std::string& config_file) {
   HealthFile health(data_dir / "run", cfg);
   health.write("starting", {});
   std::shared_ptr<audit::AuditSink> audit_sink;
+  audit::Ledger* ledger = nullptr;  // the same, for its size in the status
   try {
     audit::LedgerOptions ledger_options;
     ledger_options.origin = cfg.audit.origin;
@@ -246,7 +285,9 @@ int run(const std::string& config_file) {
     ledger_options.publish_to = cfg.audit.publish_to;
     ledger_options.retention = cfg.audit.retention;
     ledger_options.purge_interval = cfg.audit.purge_interval;
-    audit_sink = audit::Ledger::open(data_dir / "audit.db", ledger_options);
+    std::unique_ptr<audit::Ledger> opened = audit::Ledger::open(data_dir / "audit.db", ledger_options);
+    ledger = opened.get();
+    audit_sink = std::move(opened);
   } catch (const std::exception& e) {
     log::error("host", std::string("cannot open the audit ledger: ") + e.what());
     return kFailure;
@@ -277,6 +318,11 @@ int run(const std::string& config_file) {
     std::lock_guard lock(state_mutex);
     state = s;
   };
+  auto status_board = std::make_shared<StatusBoard>(*ledger, [&] {
+    std::lock_guard lock(state_mutex);
+    return state;
+  });
+  status_board->facts(health.base());
   std::shared_ptr<api::TlsContextHolder> tls;
   std::unique_ptr<api::HttpServer> server;
   std::shared_ptr<api::PluginIdentity> identity;  // bound to the identity instance once plugins run
@@ -325,6 +371,9 @@ int run(const std::string& config_file) {
         core_banking = std::make_shared<api::PluginCoreBanking>(a.core_banking, io.get_executor(), std::chrono::milliseconds(10000));
       context.crm = crm;
       context.core_banking = core_banking;
+      // Auditors read the ledger through its own reader thread; operators see the status board.
+      context.audit_archive = std::make_shared<api::AuditArchive>(data_dir / "audit.db");
+      context.host_status = [status_board] { return (*status_board)(); };
       // A token is accepted while exp - now <= lifetime + skew, and until exp + skew: remember a
       // logout that long.
       auto sessions =
@@ -345,6 +394,7 @@ int run(const std::string& config_file) {
       return kFailure;
     }
     health.set("api", json::string(server->listening()));
+    status_board->facts(health.base());
     log::info("api", "serving https://" + server->listening() + " (TLS " + a.min_tls_version + " and up); policy " +
                          policies->source() + ", hash " + policies->hash());
     // SIGHUP: the certificate and key are read again (after a renewal); new connections use them.
@@ -432,6 +482,7 @@ int run(const std::string& config_file) {
   if (identity) identity->bind(plugins->instance(cfg.api->identity));
   if (crm) crm->bind(plugins->instance(cfg.api->crm));
   if (core_banking) core_banking->bind(plugins->instance(cfg.api->core_banking));
+  status_board->attach(plugins.get());
   std::string running = plugins->degraded() ? "degraded" : "ok";
   health.write(running, plugins->status());
   set_state(running);
@@ -446,6 +497,7 @@ int run(const std::string& config_file) {
   set_state("stopping");
   // Requests in flight finish (they may still call plugins) before the plugins are drained.
   if (server) server->shutdown(cfg.drain_timeout);
+  status_board->attach(nullptr);
   if (identity) identity->unbind();
   if (crm) crm->unbind();
   if (core_banking) core_banking->unbind();

@@ -48,6 +48,7 @@
 #include "audit/signed_note.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -158,6 +159,13 @@ class LedgerReader {
   // [from, to) (RFC 3339 text; empty means unbounded), each with its inclusion proof in that
   // checkpoint; all in one read transaction. Entries newer than the latest checkpoint are left
   // out (the next checkpoint is at most checkpoint_interval away). Returns the entries written.
+  // A page (the API's) starts after sequence number `after` and holds at most `limit` entries;
+  // each page verifies on its own against the checkpoint it starts with.
+  struct ExportRange {
+    std::string from, to;
+    std::uint64_t after = 0;
+    std::uint64_t limit = UINT64_MAX;
+  };
   struct ExportedEntry {
     std::uint64_t seq;
     std::string_view canonical;  // empty when purged
@@ -167,14 +175,16 @@ class LedgerReader {
   };
   // Auditors' queries: entries matching every given criterion, oldest first, in one read
   // transaction. Times are ledger times (RFC 3339 UTC, as the ledger writes them); `advisor` is an
-  // actor principal. Purged entries are left out. Returns how many matched (at most `limit`).
+  // actor principal. Purged entries are left out. Returns how many matched (at most `limit`),
+  // starting after sequence number `after` (for paging).
   struct Query {
     std::optional<std::string> customer, consultation, advisor, action, from, to;
     std::uint64_t limit = 1000;
+    std::uint64_t after = 0;
   };
   std::uint64_t query(const Query& q, const std::function<void(std::uint64_t seq, std::string_view canonical)>& on_entry);
 
-  std::uint64_t export_entries(const std::string& from, const std::string& to,
+  std::uint64_t export_entries(const ExportRange& range,
                                const std::function<void(const std::string& checkpoint)>& on_checkpoint,
                                const std::function<void(const ExportedEntry&)>& on_entry);
 
@@ -184,6 +194,13 @@ class LedgerReader {
   explicit LedgerReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The lines of an export (JSON Lines, as `branchline audit export` prints them and the API serves
+// them; tools/verify-export checks them): first {"checkpoint", "from", "to"} (and a page's "after"
+// and "limit"), then per entry
+// {"seq", "entry", "proof"} or, when retention purged its payload, {"seq", "purged", "leaf_hash", "proof"}.
+boost::json::object export_head(const std::string& checkpoint, const LedgerReader::ExportRange& range);
+boost::json::object export_line(const LedgerReader::ExportedEntry& entry);
 
 struct VerifyOptions {
   std::optional<NoteVerifier> key;                 // trusted key; default: the one the ledger recorded

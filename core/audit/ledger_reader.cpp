@@ -4,6 +4,8 @@
 #include "audit/personal_keys.hpp"
 #include "audit/sqlite_rows.hpp"
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
@@ -207,13 +209,14 @@ std::uint64_t LedgerReader::query(const Query& q,
                    " AND (?3 IS NULL OR json_extract(canonical, '$.actor.principal') = ?3)"
                    " AND (?4 IS NULL OR json_extract(canonical, '$.action') = ?4)"
                    " AND (?5 IS NULL OR time >= ?5) AND (?6 IS NULL OR time < ?6)"
-                   " ORDER BY seq LIMIT ?7");
+                   " AND seq > ?8 ORDER BY seq LIMIT ?7");
     int index = 1;
     for (const auto* v : {&q.customer, &q.consultation, &q.advisor, &q.action, &q.from, &q.to}) {
       if (*v) sqlite3_bind_text(rows.s, index, (*v)->data(), static_cast<int>((*v)->size()), SQLITE_STATIC);
       ++index;
     }
     sqlite3_bind_int64(rows.s, 7, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.limit, INT64_MAX)));
+    sqlite3_bind_int64(rows.s, 8, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.after, INT64_MAX)));
     std::uint64_t count = 0;
     int rc;
     while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
@@ -225,7 +228,7 @@ std::uint64_t LedgerReader::query(const Query& q,
   });
 }
 
-std::uint64_t LedgerReader::export_entries(const std::string& from, const std::string& to,
+std::uint64_t LedgerReader::export_entries(const ExportRange& range,
                                           const std::function<void(const std::string&)>& on_checkpoint,
                                           const std::function<void(const ExportedEntry&)>& on_entry) {
   return impl_->snapshot([&] {
@@ -233,11 +236,13 @@ std::uint64_t LedgerReader::export_entries(const std::string& from, const std::s
     on_checkpoint(note);
     // RFC 3339 UTC times with the same precision compare as text.
     Statement rows(impl_->db,
-                   "SELECT seq, canonical, leaf, purged FROM entries WHERE seq <= ?1"
-                   " AND (?2 = '' OR time >= ?2) AND (?3 = '' OR time < ?3) ORDER BY seq");
+                   "SELECT seq, canonical, leaf, purged FROM entries WHERE seq <= ?1 AND seq > ?4"
+                   " AND (?2 = '' OR time >= ?2) AND (?3 = '' OR time < ?3) ORDER BY seq LIMIT ?5");
     sqlite3_bind_int64(rows.s, 1, static_cast<sqlite3_int64>(tree.size));
-    sqlite3_bind_text(rows.s, 2, from.data(), static_cast<int>(from.size()), SQLITE_STATIC);
-    sqlite3_bind_text(rows.s, 3, to.data(), static_cast<int>(to.size()), SQLITE_STATIC);
+    sqlite3_bind_text(rows.s, 2, range.from.data(), static_cast<int>(range.from.size()), SQLITE_STATIC);
+    sqlite3_bind_text(rows.s, 3, range.to.data(), static_cast<int>(range.to.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(rows.s, 4, static_cast<sqlite3_int64>(std::min<std::uint64_t>(range.after, INT64_MAX)));
+    sqlite3_bind_int64(rows.s, 5, static_cast<sqlite3_int64>(std::min<std::uint64_t>(range.limit, INT64_MAX)));
     StoredTree stored(impl_->db);
     RangeHash range = [&stored](std::uint64_t b, std::uint64_t e) { return stored.range(b, e); };
     std::uint64_t count = 0;
@@ -254,6 +259,28 @@ std::uint64_t LedgerReader::export_entries(const std::string& from, const std::s
     if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
     return count;
   });
+}
+
+namespace json = boost::json;
+
+json::object export_head(const std::string& checkpoint, const LedgerReader::ExportRange& range) {
+  json::object head{{"checkpoint", checkpoint}, {"from", range.from}, {"to", range.to}};
+  if (range.after > 0) head["after"] = range.after;  // a page: which one
+  if (range.limit != UINT64_MAX) head["limit"] = range.limit;
+  return head;
+}
+
+json::object export_line(const LedgerReader::ExportedEntry& e) {
+  json::array proof;
+  for (const Hash& h : e.proof) proof.emplace_back(to_base64(h));
+  json::object line{{"seq", e.seq}, {"proof", std::move(proof)}};
+  if (e.purged) {
+    line["purged"] = json::string(*e.purged);  // retention removed the payload; the leaf proves its place
+    line["leaf_hash"] = to_base64(e.leaf);
+  } else {
+    line["entry"] = json::string(e.canonical);
+  }
+  return line;
 }
 
 }  // namespace branchline::audit

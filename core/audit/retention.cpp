@@ -90,4 +90,10 @@ std::optional<std::string> normalize_ledger_time(std::string_view t) {
   return out;
 }
 
+std::optional<std::string> normalize_query_time(std::string_view t) {
+  if (t.empty()) return std::string();
+  if (t.size() == 10) return normalize_ledger_time(std::string(t) + "T00:00:00Z");  // a date: its midnight
+  return normalize_ledger_time(t);
+}
+
 }  // namespace branchline::audit

@@ -51,4 +51,8 @@ std::string ledger_time(std::chrono::system_clock::time_point t);
 // seconds, a date alone, an impossible date). Entries carry times in this form only.
 std::optional<std::string> normalize_ledger_time(std::string_view t);
 
+// A query's bound: "" (unbounded) stays "", a date ("2026-11-01") is its midnight UTC, anything
+// else as normalize_ledger_time(). For `branchline audit` and the API's audit routes.
+std::optional<std::string> normalize_query_time(std::string_view t);
+
 }  // namespace branchline::audit

@@ -5,6 +5,8 @@
 #include "common/log.hpp"
 #include "host/plugin_library.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -219,6 +221,20 @@ void PluginSet::shutdown() {
 }
 
 std::vector<PluginStatus> PluginSet::status() const { return status_; }
+
+boost::json::array PluginSet::report() const {
+  namespace json = boost::json;
+  json::array out;
+  for (std::size_t i = 0; i < status_.size(); ++i) {
+    json::object entry = to_json(status_[i]);
+    if (const PluginInstance* running = instances_[i].get()) {
+      entry["health"] = json::parse(running->health());  // the host checked it is a JSON object
+      entry["calls_in_flight"] = running->outstanding_calls();
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
 
 bool PluginSet::degraded() const {
   return std::any_of(status_.begin(), status_.end(),

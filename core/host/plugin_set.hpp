@@ -20,6 +20,7 @@
 #include "host/load_error.hpp"
 #include "host/plugin_instance.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <filesystem>
@@ -79,6 +80,10 @@ class PluginSet {
 
   void shutdown();
   std::vector<PluginStatus> status() const;
+  // The statuses as to_json() gives them, with each running instance's own health report
+  // ("health", from its health function, which must not block) and its calls in flight: for the
+  // operators' status route. Not while shutdown() runs.
+  boost::json::array report() const;
   bool degraded() const;
   PluginInstance* instance(std::string_view id) const;
 

@@ -196,7 +196,9 @@ class OidcProviderAtTheApi : public ReferencePlugin {
     gate_ = std::make_shared<api::AccessGate>(
         std::make_shared<api::Authenticator>(identity_, sessions_, api::AuthOptions{}),
         std::make_shared<const policy::PolicySet>(policy::PolicySet::embedded_default()), env_.audit, options);
-    api_ = serve_api_on_loopback(io_, tls_, api::ApiContext{nullptr, gate_, nullptr, nullptr});
+    api::ApiContext context;
+    context.gate = gate_;
+    api_ = serve_api_on_loopback(io_, tls_, std::move(context));
     base_ = loopback_url(*api_);
     peer_ = std::make_unique<OidcPeer>(data_dir_ / "idp", tls_.cert_file, tls_.key_file, base_ + "/api/v1/auth/backchannel-logout");
     auto library = host::PluginLibrary::load(std::filesystem::path(REFERENCE_PLUGIN_DIR) / "identity-oidc.so",

@@ -46,7 +46,9 @@ HttpResponse call(const Router& router, const std::string& method, const std::st
 
 TEST(ApiRoutes, ReadinessFollowsTheHostsStateAndLivenessDoesNot) {
   std::string state = "starting";
-  Router router = make_router(ApiContext{[&] { return state; }, nullptr, nullptr, nullptr});
+  ApiContext context;
+  context.readiness = [&] { return state; };
+  Router router = make_router(context);
   EXPECT_EQ(call(router, "GET", "/healthz").status, 200);
   HttpResponse r = call(router, "GET", "/readyz");
   EXPECT_EQ(r.status, 503);

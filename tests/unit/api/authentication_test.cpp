@@ -174,7 +174,9 @@ TEST_F(ApiAuthentication, ABearerTokenIsCheckedByThePluginOnceAndTheHostsOwnChec
   api::AccessOptions options;
   gate_ = std::make_shared<api::AccessGate>(std::make_shared<api::Authenticator>(counting, sessions_, api::AuthOptions{}),
                                             policies_, env_.audit, options);
-  api_ = serve_api_on_loopback(io_, tls_, api::ApiContext{nullptr, gate_, nullptr, nullptr});
+  api::ApiContext context;
+  context.gate = gate_;
+  api_ = serve_api_on_loopback(io_, tls_, std::move(context));
   base_ = loopback_url(*api_);
   std::string token = idp_.token();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(me(token).http_status, 200);

@@ -46,7 +46,13 @@ class ApiCustomers : public ApiStack {
     ApiStack::TearDown();
   }
 
-  void serve() { start_api(std::nullopt, nullptr, api::ApiContext{nullptr, nullptr, crm_, core_}); }
+  api::ApiContext plugins() const {
+    api::ApiContext context;
+    context.crm = crm_;
+    context.core_banking = core_;
+    return context;
+  }
+  void serve() { start_api(std::nullopt, nullptr, plugins()); }
 
   std::string token_for(const std::string& subject, json::array roles, const std::string& region = "north") {
     json::object claims = idp_.claims(subject);
@@ -279,7 +285,7 @@ TEST_F(ApiCustomers, WhenTheLedgerCannotBeWrittenAProfileReadIs503AndNoDataLeave
   ScopedTmpfs disk(data_dir_ / "small-disk", "2m");
   if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs CAP_SYS_ADMIN (./tests/run.sh runs as root)";
   std::shared_ptr<audit::Ledger> ledger = audit::Ledger::open(data_dir_ / "small-disk" / "audit.db");
-  start_api(std::nullopt, ledger, api::ApiContext{nullptr, nullptr, crm_, core_});
+  start_api(std::nullopt, ledger, plugins());
   ASSERT_EQ(get(advisor(), "/api/v1/customers/c-1001").http_status, 200);  // the ledger works
   {
     std::ofstream fill(data_dir_ / "small-disk" / "fill", std::ios::binary);

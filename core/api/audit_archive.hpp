@@ -1,0 +1,61 @@
+// audit_archive: the audit ledger as the API reads it (auditors' queries, examiners' exports): a
+// LedgerReader on a thread of its own, because SQLite reads block and the server's threads must
+// not, and an export page can take a while.
+//
+// Contract:
+//  - run(job, failed) queues `job`; it runs on the archive's thread with the reader, which is
+//    opened on first use and kept open (a WAL reader never blocks the ledger's writer).
+//  - At most `max_queued` jobs wait; beyond that run() returns false and runs nothing (the route
+//    answers 503 with Retry-After), so that a burst of exports neither piles up memory nor delays
+//    everything behind it.
+//  - A job that throws (the ledger cannot be opened or read) has `failed` called with the reason
+//    instead; the reader is opened afresh for the next job.
+//  - The destructor lets the running job finish, calls `failed` for those still queued, and joins.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace branchline::audit {
+class LedgerReader;
+}
+
+namespace branchline::api {
+
+class AuditArchive {
+ public:
+  using Job = std::function<void(audit::LedgerReader&)>;
+  using Failed = std::function<void(const std::string& reason)>;
+
+  explicit AuditArchive(std::filesystem::path ledger_file, std::size_t max_queued = 4);
+  ~AuditArchive();
+  AuditArchive(const AuditArchive&) = delete;
+  AuditArchive& operator=(const AuditArchive&) = delete;
+
+  bool run(Job job, Failed failed);
+
+ private:
+  void work();
+
+  struct Queued {
+    Job job;
+    Failed failed;
+  };
+  std::filesystem::path file_;
+  std::size_t max_queued_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Queued> queue_;
+  bool stopping_ = false;
+  std::unique_ptr<audit::LedgerReader> reader_;  // the archive thread's only
+  std::thread thread_;
+};
+
+}  // namespace branchline::api

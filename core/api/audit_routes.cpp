@@ -1,0 +1,272 @@
+// audit_routes: the audit ledger for auditors (queries) and examiners (exports with proofs), and
+// the host's status for operators. See api_routes.hpp.
+//
+// Reading the ledger is itself audited: each query or export page is decided (audit.ledger.query,
+// audit.ledger.export on AuditLedger::"ledger") and its policy.decide entry, with the criteria,
+// is durable before the ledger is even read, so that a query matching its own decision finds it.
+// The ledger is read on the archive's thread (audit_archive.hpp), never on the server's.
+//
+// Answers are bounded: a query returns at most 1,000 entries, an export page at most 10,000; the
+// rest is reached through `after` (the last sequence number seen), offered as a `next` link. An
+// export page is JSON Lines exactly as `branchline audit export` prints them, each page checkable on
+// its own against the checkpoint it starts with (tools/verify-export).
+#include "api/access_gate.hpp"
+#include "api/api_routes.hpp"
+#include "api/audit_archive.hpp"
+#include "audit/ledger.hpp"
+#include "common/log.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace json = boost::json;
+
+namespace branchline::api {
+namespace {
+
+constexpr std::uint64_t kQueryLimit = 100, kMaxQueryLimit = 1000;
+constexpr std::uint64_t kExportLimit = 1000, kMaxExportLimit = 10000;
+constexpr std::size_t kMaxCriterion = 256;
+
+// A query string's value for a link: RFC 3986 unreserved characters kept, the rest %XX.
+std::string escape(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> number(std::string_view text) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return n;
+}
+
+// The query string's parameters, each known, given at most once, printable and bounded; or the
+// 400 that says what is wrong.
+struct Parameters {
+  std::map<std::string, std::string> values;
+  std::optional<HttpResponse> problem;
+
+  std::optional<std::string> get(const std::string& name) const {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+Parameters parameters(const HttpRequest& request, std::initializer_list<std::string_view> known) {
+  Parameters out;
+  auto pairs = parse_form(request.query, 16);
+  if (!pairs) {
+    out.problem = HttpResponse::problem(400, "the query string is malformed");
+    return out;
+  }
+  for (auto& [name, value] : *pairs) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      out.problem = HttpResponse::problem(400, "unknown query parameter; this route takes " + list);
+      return out;
+    }
+    bool printable = value.size() <= kMaxCriterion &&
+                     std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c != 0x7f; });
+    if (!printable || !out.values.emplace(name, std::move(value)).second) {
+      out.problem = HttpResponse::problem(400, "the query parameter '" + name + "' is repeated, too long or not printable");
+      return out;
+    }
+  }
+  return out;
+}
+
+// from/to as the ledger's times, after/limit as numbers; nullopt (and the 400 in `problem`) when wrong.
+struct Window {
+  std::string from, to;
+  std::uint64_t after = 0, limit = 0;
+};
+std::optional<Window> window(Parameters& p, std::uint64_t default_limit, std::uint64_t max_limit) {
+  Window w;
+  auto from = audit::normalize_query_time(p.get("from").value_or("")),
+       to = audit::normalize_query_time(p.get("to").value_or(""));
+  if (!from || !to) {
+    p.problem = HttpResponse::problem(400, "from and to are UTC times: 2026-11-01 or 2026-11-01T10:00:00Z");
+    return std::nullopt;
+  }
+  w.from = *from;
+  w.to = *to;
+  auto after = number(p.get("after").value_or("0"));
+  auto limit = number(p.get("limit").value_or(std::to_string(default_limit)));
+  if (!after || !limit || *limit == 0 || *limit > max_limit) {
+    p.problem = HttpResponse::problem(400, "after is a sequence number and limit 1 to " + std::to_string(max_limit));
+    return std::nullopt;
+  }
+  w.after = *after;
+  w.limit = *limit;
+  return w;
+}
+
+// The same request's link (path and parameters) for the page after sequence number `last`.
+std::string next_link(const std::string& path, const Parameters& p, std::uint64_t last) {
+  std::string link = path + "?";
+  for (const auto& [name, value] : p.values)
+    if (name != "after") link += name + "=" + escape(value) + "&";
+  return link + "after=" + std::to_string(last);
+}
+
+HttpResponse archive_failure(std::string_view reason) {
+  log::error("api", "the audit ledger cannot be read: " + std::string(reason));
+  HttpResponse r = HttpResponse::problem(503, "the audit ledger cannot be read now");
+  r.set("Retry-After", "5");
+  return r;
+}
+
+HttpResponse archive_busy() {
+  HttpResponse r = HttpResponse::problem(503, "too many audit reads are running; retry shortly");
+  r.set("Retry-After", "1");
+  return r;
+}
+
+// The decision for reading the ledger: durable before the answer, with what was asked.
+Question ledger_question(std::string action, json::object criteria) {
+  Question q;
+  q.action = std::move(action);
+  q.resource = {"AuditLedger", "ledger"};
+  q.entities.add(policy::Entity{q.resource, {}, {}});
+  q.audit_resource = json::object{{"type", "audit_ledger"}, {"id", "ledger"}};
+  // A query about one customer or consultation is an access to their records: index it so.
+  for (const char* key : {"customer", "consultation"})
+    if (auto* v = criteria.if_contains(key)) q.audit_resource[key] = *v;
+  q.audit_resource["criteria"] = std::move(criteria);
+  // Read only once the entry is durable (not overlapped, as a profile read is): a query then
+  // always finds its own decision when it matches, and an auditor's read is never faster than
+  // its record. Latency matters little here.
+  q.durable = true;
+  return q;
+}
+
+// GET /api/v1/audit/entries: entries matching every criterion, oldest first.
+void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
+                   const HttpRequest& request, Respond respond) {
+  Parameters p = parameters(request, {"customer", "consultation", "actor", "action", "from", "to", "after", "limit"});
+  std::optional<Window> w;
+  if (!p.problem) w = window(p, kQueryLimit, kMaxQueryLimit);
+  if (p.problem) return respond(std::move(*p.problem));
+  audit::LedgerReader::Query q;
+  q.customer = p.get("customer");
+  q.consultation = p.get("consultation");
+  q.advisor = p.get("actor");
+  q.action = p.get("action");
+  if (!w->from.empty()) q.from = w->from;
+  if (!w->to.empty()) q.to = w->to;
+  q.after = w->after;
+  q.limit = w->limit;
+  json::object criteria;
+  for (const auto& [name, value] : p.values) criteria[name] = value;
+  gate->authenticate(request, respond, [gate, archive, &request, respond, p = std::move(p), q = std::move(q),
+                                        criteria = std::move(criteria)](std::shared_ptr<const Principal> principal) mutable {
+    gate->authorize(request, *principal, ledger_question("audit.ledger.query", std::move(criteria)), respond,
+                    [archive, &request, p = std::move(p), q = std::move(q)](Verdict verdict) mutable {
+                      Respond answer = verdict.answer;
+                      auto job = [answer, q, p, path = request.path, id = verdict.decision_id](audit::LedgerReader& reader) {
+                        json::array entries;
+                        std::uint64_t last = 0;
+                        std::uint64_t count = reader.query(q, [&](std::uint64_t seq, std::string_view canonical) {
+                          entries.push_back(json::parse(canonical));
+                          last = seq;
+                        });
+                        json::object body{{"entries", std::move(entries)}, {"count", count}, {"decision_id", id}};
+                        if (count == q.limit) body["next"] = next_link(path, p, last);
+                        answer(HttpResponse::json(200, body));
+                      };
+                      if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
+                        answer(archive_busy());
+                    });
+  });
+}
+
+// GET /api/v1/audit/export: a page of the examiner's export (JSON Lines).
+void export_page(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
+                 const HttpRequest& request, Respond respond) {
+  Parameters p = parameters(request, {"from", "to", "after", "limit"});
+  std::optional<Window> w;
+  if (!p.problem) w = window(p, kExportLimit, kMaxExportLimit);
+  if (p.problem) return respond(std::move(*p.problem));
+  audit::LedgerReader::ExportRange range{w->from, w->to, w->after, w->limit};
+  json::object criteria;
+  for (const auto& [name, value] : p.values) criteria[name] = value;
+  gate->authenticate(request, respond, [gate, archive, &request, respond, p = std::move(p), range,
+                                        criteria = std::move(criteria)](std::shared_ptr<const Principal> principal) mutable {
+    gate->authorize(request, *principal, ledger_question("audit.ledger.export", std::move(criteria)), respond,
+                    [archive, &request, p = std::move(p), range](Verdict verdict) mutable {
+                      Respond answer = verdict.answer;
+                      auto job = [answer, range, p, path = request.path, id = verdict.decision_id](audit::LedgerReader& reader) {
+                        std::string body;
+                        std::uint64_t last = 0;
+                        std::uint64_t count = reader.export_entries(
+                            range,
+                            [&](const std::string& note) { body += json::serialize(audit::export_head(note, range)) + "\n"; },
+                            [&](const audit::LedgerReader::ExportedEntry& e) {
+                              body += json::serialize(audit::export_line(e)) + "\n";
+                              last = e.seq;
+                            });
+                        HttpResponse r;
+                        r.status = 200;
+                        r.set("Content-Type", "application/jsonl");
+                        r.set("Content-Disposition", "attachment; filename=\"audit-export-" + std::to_string(range.after) + ".jsonl\"");
+                        r.set("X-Decision-Id", id);
+                        if (count == range.limit) r.set("Link", "<" + next_link(path, p, last) + ">; rel=\"next\"");
+                        r.body = std::move(body);
+                        answer(std::move(r));
+                      };
+                      if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
+                        answer(archive_busy());
+                    });
+  });
+}
+
+}  // namespace
+
+void add_audit_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<AuditArchive> archive) {
+  auto unavailable = [](Respond respond) { respond(archive_failure("no audit archive is configured for the API")); };
+  router.add("GET", "/api/v1/audit/entries", [gate, archive, unavailable](const HttpRequest& request, Respond respond) {
+    if (!archive) return unavailable(std::move(respond));
+    query_entries(gate, archive, request, std::move(respond));
+  });
+  router.add("GET", "/api/v1/audit/export", [gate, archive, unavailable](const HttpRequest& request, Respond respond) {
+    if (!archive) return unavailable(std::move(respond));
+    export_page(gate, archive, request, std::move(respond));
+  });
+}
+
+void add_status_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::function<json::object()> host_status) {
+  // GET /api/v1/status: the host and its plugin instances, for operators. Nothing of a customer's.
+  router.add("GET", "/api/v1/status", [gate, host_status](const HttpRequest& request, Respond respond) {
+    gate->authenticate(request, respond, [gate, host_status, &request, respond](std::shared_ptr<const Principal> principal) {
+      Question question;
+      question.action = "host.status.read";
+      question.resource = {"Host", gate->node()};
+      question.entities.add(policy::Entity{question.resource, {}, {}});
+      question.audit_resource = json::object{{"type", "host"}, {"id", gate->node()}};
+      gate->authorize(request, *principal, std::move(question), respond, [host_status, respond](Verdict verdict) {
+        if (!host_status) return respond(HttpResponse::problem(503, "the host's status is not available"));
+        json::object status = host_status();
+        status["decision_id"] = verdict.decision_id;
+        HttpResponse r = HttpResponse::json(200, status);
+        r.set("Cache-Control", "no-store");
+        respond(std::move(r));
+      });
+    });
+  });
+}
+
+}  // namespace branchline::api

@@ -1,0 +1,302 @@
+// The auditors' and operators' routes end to end on loopback: a real HTTPS client, the API with the
+// gate, the real identity-oidc plugin, the real ledger read through the audit archive's reader, and
+// a real plugin set for the status. Reading the ledger is itself decided and on the record before
+// the answer; an export page checks with the Go verifier (tools/verify-export) when it is built.
+#include "../../support/api_stack.hpp"
+
+#include "api/audit_archive.hpp"
+#include "config/config.hpp"
+#include "host/plugin_set.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <latch>
+#include <sstream>
+
+namespace branchline::test {
+namespace {
+
+namespace json = boost::json;
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+class ApiAudit : public ApiStack {
+ protected:
+  void TearDown() override {
+    if (api_) api_->shutdown(std::chrono::milliseconds(500));
+    api_.reset();
+    archive_.reset();
+    ApiStack::TearDown();
+  }
+
+  void serve(std::function<json::object()> host_status = nullptr) {
+    archive_ = std::make_shared<api::AuditArchive>(data_dir_ / "audit.db");
+    api::ApiContext context;
+    context.audit_archive = archive_;
+    context.host_status = std::move(host_status);
+    start_api(std::nullopt, nullptr, std::move(context));
+  }
+
+  std::string token_for(const std::string& subject, json::array roles) {
+    json::object claims = idp_.claims(subject);
+    claims["roles"] = std::move(roles);
+    return idp_.token(claims);
+  }
+  std::string auditor() { return token_for("auditor-1", {"auditor"}); }
+  net::HttpResponse get(const std::string& token, const std::string& path) {
+    return send("GET", path, {{"Authorization", "Bearer " + token}});
+  }
+  audit::Ledger& ledger() { return static_cast<audit::Ledger&>(*env_.audit); }
+
+  // Waits until a signed checkpoint covers the ledger as it is now (the ledger signs one at most
+  // every second, on a commit), so that an export includes every entry so far.
+  void checkpoint_everything() {
+    std::uint64_t size = ledger().size();
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (ledger().checkpointed() < size && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      ledger().append_and_wait(json::object{{"action", "test.tick"}});
+    }
+    ASSERT_GE(ledger().checkpointed(), size);
+  }
+
+  std::shared_ptr<api::AuditArchive> archive_;
+};
+
+TEST_F(ApiAudit, AnAuditorQueriesTheLedgerPageByPageAndEachQueryIsItselfOnTheRecord) {
+  serve();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(me(idp_.token()).http_status, 200);  // three decisions of advisor-1
+  std::string advisor = idp_.issuer + "|advisor-1";
+
+  net::HttpResponse r = get(auditor(), "/api/v1/audit/entries?action=policy.decide&actor=" + advisor + "&limit=2");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(header(r, "Content-Type"), "application/json");
+  json::value body = json::parse(r.body);
+  EXPECT_EQ(body.at("count"), 2);
+  const json::array& first = body.at("entries").as_array();
+  ASSERT_EQ(first.size(), 2u);
+  for (const auto& e : first) {
+    EXPECT_EQ(e.at("action"), "policy.decide");
+    EXPECT_EQ(e.at("actor").at("principal"), json::value(advisor));
+    EXPECT_EQ(e.at("decision").at("action"), "session.me.read");
+  }
+  EXPECT_LT(first[0].at("seq").as_int64(), first[1].at("seq").as_int64());  // oldest first
+  // A full page links to the next one: the same criteria, after the last seq.
+  std::string next(body.at("next").as_string());
+  EXPECT_NE(next.find("after=" + std::to_string(first[1].at("seq").as_int64())), std::string::npos) << next;
+  EXPECT_EQ(next.rfind("/api/v1/audit/entries?", 0), 0u) << next;
+
+  json::value rest = json::parse(get(auditor(), next).body);
+  ASSERT_EQ(rest.at("count"), 1);  // the third decision, and no more (the auditor's own are not advisor-1's)
+  EXPECT_GT(rest.at("entries").at(0).at("seq").as_int64(), first[1].at("seq").as_int64());
+  EXPECT_FALSE(rest.as_object().contains("next"));
+
+  // The query is on the record, durable before the answer: who asked, what, and the rule that allowed it.
+  json::object decided;
+  for (auto& e : entries("policy.decide"))
+    if (e.at("policy_decision") == body.at("decision_id")) decided = e;
+  ASSERT_FALSE(decided.empty());
+  EXPECT_EQ(decided.at("decision").at("action"), "audit.ledger.query");
+  EXPECT_EQ(decided.at("decision").at("result"), "allow");
+  EXPECT_EQ(decided.at("decision").at("rules"), (json::array{"auditors-read-the-ledger"}));
+  EXPECT_EQ(decided.at("actor").at("principal"), json::value(idp_.issuer + "|auditor-1"));
+  EXPECT_EQ(decided.at("resource").at("criteria"),
+            (json::object{{"action", "policy.decide"}, {"actor", advisor}, {"limit", "2"}}));
+}
+
+TEST_F(ApiAudit, AQueryAboutACustomerIsIndexedAsAnAccessToThatCustomersRecords) {
+  serve();
+  ledger().append_and_wait(json::object{{"action", "crm.customer.read"}, {"resource", {{"type", "customer"}, {"customer", "c-1001"}}}});
+  ledger().append_and_wait(json::object{{"action", "crm.customer.read"}, {"resource", {{"type", "customer"}, {"customer", "c-1002"}}}});
+  net::HttpResponse r = get(auditor(), "/api/v1/audit/entries?customer=c-1001&action=crm.customer.read&from=2020-01-01");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  json::value body = json::parse(r.body);
+  ASSERT_EQ(body.at("count"), 1);
+  EXPECT_EQ(body.at("entries").at(0).at("resource").at("customer"), "c-1001");
+  // The auditor's queries are now themselves among c-1001's records, this one included: the
+  // ledger is read only once the query's own entry is durable.
+  json::value again = json::parse(get(auditor(), "/api/v1/audit/entries?customer=c-1001&action=policy.decide").body);
+  ASSERT_EQ(again.at("count"), 2) << again;
+  EXPECT_EQ(again.at("entries").at(0).at("policy_decision"), body.at("decision_id"));
+  EXPECT_EQ(again.at("entries").at(1).at("policy_decision"), again.at("decision_id"));
+  for (const auto& e : again.at("entries").as_array()) EXPECT_EQ(e.at("decision").at("action"), "audit.ledger.query");
+}
+
+TEST_F(ApiAudit, OnlyAuditorsReadTheLedgerAndEveryRefusalIsAudited) {
+  serve();
+  for (const char* route : {"/api/v1/audit/entries", "/api/v1/audit/export"}) {
+    net::HttpResponse r = get(idp_.token(), route);  // an advisor
+    EXPECT_EQ(r.http_status, 403) << route << " " << r.body;
+    EXPECT_EQ(get("not-a-token", route).http_status, 401) << route;
+  }
+  std::vector<std::string> denied;
+  for (auto& e : entries("policy.decide"))
+    if (e.at("decision").at("result") == "deny") denied.emplace_back(e.at("decision").at("action").as_string());
+  EXPECT_EQ(denied, (std::vector<std::string>{"audit.ledger.query", "audit.ledger.export"}));
+  EXPECT_EQ(entries("auth.token").size(), 2u);  // the two refused tokens
+}
+
+TEST_F(ApiAudit, AMalformedQueryIs400AndReadsNothing) {
+  serve();
+  std::string t = auditor();
+  for (const char* path : {"/api/v1/audit/entries?costumer=c-1001",            // a typo is not ignored
+                           "/api/v1/audit/entries?customer=a&customer=b",       // repeated
+                           "/api/v1/audit/entries?from=yesterday",              // not a time
+                           "/api/v1/audit/entries?to=2026-11-01T10:00:00%2B01:00",  // not UTC
+                           "/api/v1/audit/entries?limit=0", "/api/v1/audit/entries?limit=1001",
+                           "/api/v1/audit/entries?after=-1", "/api/v1/audit/entries?action=%ZZ",
+                           "/api/v1/audit/entries?actor=a%0Ab",                 // a control character
+                           "/api/v1/audit/export?limit=10001", "/api/v1/audit/export?customer=c-1001"}) {
+    net::HttpResponse r = get(t, path);
+    EXPECT_EQ(r.http_status, 400) << path << " " << r.body;
+    EXPECT_EQ(header(r, "Content-Type"), "application/problem+json") << path;
+  }
+  EXPECT_TRUE(entries("policy.decide").empty());
+}
+
+TEST_F(ApiAudit, AnExportPageIsTheCliFormatWithProofsAndChecksOnItsOwn) {
+  serve();
+  for (int i = 0; i < 5; ++i) ledger().append_and_wait(json::object{{"action", "test.entry"}, {"n", i}});
+  checkpoint_everything();
+  std::string t = auditor();
+
+  net::HttpResponse r = get(t, "/api/v1/audit/export?from=2020-01-01&limit=3");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(header(r, "Content-Type"), "application/jsonl");
+  std::vector<std::string> page = lines(r.body);
+  ASSERT_EQ(page.size(), 4u);
+  json::value head = json::parse(page[0]);
+  EXPECT_EQ(head.at("from"), "2020-01-01T00:00:00.000000Z");
+  EXPECT_EQ(head.at("limit"), 3);
+  EXPECT_NE(head.at("checkpoint").as_string().find("branchline/audit\n"), json::string::npos);
+  std::vector<std::int64_t> seqs;
+  for (std::size_t i = 1; i < page.size(); ++i) {
+    json::value line = json::parse(page[i]);
+    seqs.push_back(line.at("seq").as_int64());
+    EXPECT_TRUE(line.at("proof").is_array());
+    EXPECT_EQ(json::parse(line.at("entry").as_string()).at("seq"), line.at("seq"));  // the canonical text, as hashed
+  }
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 3}));
+  std::string link = header(r, "Link");
+  EXPECT_EQ(link, "</api/v1/audit/export?from=2020-01-01&limit=3&after=3>; rel=\"next\"");
+  EXPECT_FALSE(header(r, "X-Decision-Id").empty());
+
+  // The next page starts where this one ended, against its own (same or later) checkpoint.
+  net::HttpResponse second = get(t, link.substr(1, link.find('>') - 1));
+  ASSERT_EQ(second.http_status, 200) << second.body;
+  std::vector<std::string> page2 = lines(second.body);
+  ASSERT_GE(page2.size(), 2u);
+  EXPECT_EQ(json::parse(page2[1]).at("seq"), 4);
+  EXPECT_EQ(json::parse(page2[0]).at("after"), 3);
+
+  // An implementation that is not ours agrees with the proofs and the signature.
+#ifdef VERIFY_EXPORT_BIN
+  auto reader = audit::LedgerReader::open(data_dir_ / "audit.db");
+  std::ofstream(data_dir_ / "key") << reader->verifier_key() << "\n";
+  for (const auto& [name, text] : {std::pair{"page1.jsonl", r.body}, std::pair{"page2.jsonl", second.body}}) {
+    std::ofstream(data_dir_ / name) << text;
+    std::string command = std::string(VERIFY_EXPORT_BIN) + " -key " + (data_dir_ / "key").string() + " " +
+                          (data_dir_ / name).string() + " > " + (data_dir_ / "verify.out").string() + " 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << name << ": " << std::ifstream(data_dir_ / "verify.out").rdbuf();
+  }
+#endif
+
+  json::object decided;
+  for (auto& e : entries("policy.decide"))
+    if (e.at("policy_decision") == json::value(header(r, "X-Decision-Id"))) decided = e;
+  ASSERT_FALSE(decided.empty());
+  EXPECT_EQ(decided.at("decision").at("action"), "audit.ledger.export");
+  EXPECT_EQ(decided.at("resource").at("criteria"), (json::object{{"from", "2020-01-01"}, {"limit", "3"}}));
+}
+
+TEST_F(ApiAudit, AnOperatorSeesTheHostAndItsPluginsHealthAndNobodyElseDoes) {
+  // A real plugin set: a CRM that runs, and an optional instance whose library is missing.
+  config::HostConfig cfg = config::load_config_text(
+      "branchline: 1\nnode: {id: node-1, environment: development, region: north, data_dir: " + data_dir_.string() + "}\n"
+      "plugins:\n"
+      "  - {id: crm, plugin: crm-sqlite, kind: crm, settings: {seed_demo_data: true}}\n"
+      "  - {id: missing, plugin: no-such-plugin, kind: crm, optional: true, settings: {}}\n",
+      "status.yaml");
+  host::HostEnvironment env = env_;
+  std::unique_ptr<host::PluginSet> plugins = host::PluginSet::start(cfg, env, {REFERENCE_PLUGIN_DIR});
+  serve([&] {
+    return json::object{{"node", "node-1"}, {"status", plugins->degraded() ? "degraded" : "ok"}, {"plugins", plugins->report()}};
+  });
+
+  json::object claims = idp_.claims("operator-1");
+  claims["roles"] = json::array{"operator"};
+  net::HttpResponse r = get(idp_.token(claims), "/api/v1/status");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(header(r, "Cache-Control"), "no-store");
+  json::value body = json::parse(r.body);
+  EXPECT_EQ(body.at("status"), "degraded");
+  const json::array& list = body.at("plugins").as_array();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].at("id"), "crm");
+  EXPECT_EQ(list[0].at("state"), "loaded");
+  EXPECT_EQ(list[0].at("health").at("status"), "ok");
+  EXPECT_EQ(list[0].at("calls_in_flight"), 0);
+  EXPECT_EQ(list[1].at("state"), "failed");
+  EXPECT_FALSE(list[1].as_object().contains("health"));
+  EXPECT_FALSE(body.at("decision_id").as_string().empty());
+
+  EXPECT_EQ(get(idp_.token(), "/api/v1/status").http_status, 403);  // an advisor
+  EXPECT_EQ(get(auditor(), "/api/v1/status").http_status, 403);
+  std::vector<std::string> results;
+  for (auto& e : entries("policy.decide"))
+    if (e.at("decision").at("action") == "host.status.read") {
+      results.emplace_back(e.at("decision").at("result").as_string());
+      EXPECT_EQ(e.at("resource"), (json::object{{"type", "host"}, {"id", "node-1"}}));
+    }
+  EXPECT_EQ(results, (std::vector<std::string>{"allow", "deny", "deny"}));
+  api_->shutdown(std::chrono::milliseconds(500));
+  api_.reset();
+  plugins->shutdown();
+}
+
+// The archive itself: one reader thread, a bounded queue, failures reported, nothing left hanging.
+TEST(AuditArchive, ABoundedQueueRefusesBeyondItAndEveryQueuedJobIsAnsweredAtTheEnd) {
+  auto dir = std::filesystem::temp_directory_path() / ("branchline-archive-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  audit::Ledger::open(dir / "audit.db")->append_and_wait(json::object{{"action", "test.entry"}});
+  std::latch running(1), release(1);
+  std::atomic<int> ran{0}, failed{0};
+  {
+    api::AuditArchive archive(dir / "audit.db", 2);
+    ASSERT_TRUE(archive.run(
+        [&](audit::LedgerReader& reader) {
+          EXPECT_FALSE(reader.verifier_key().empty());
+          running.count_down();
+          release.wait();
+          ++ran;
+        },
+        [&](const std::string&) { ++failed; }));
+    running.wait();  // the first job holds the reader thread
+    for (int i = 0; i < 2; ++i) EXPECT_TRUE(archive.run([&](audit::LedgerReader&) { ++ran; }, [&](const std::string&) { ++failed; }));
+    EXPECT_FALSE(archive.run([&](audit::LedgerReader&) { ++ran; }, [&](const std::string&) { ++failed; }));  // full
+    release.count_down();
+  }
+  // The running job finished; the queued ones ran or, at the end, were answered as failed: none lost.
+  EXPECT_EQ(ran + failed, 3);
+  EXPECT_GE(ran, 1);
+
+  // A ledger that is not there is a failure with the reason, not a crash; the next job tries again.
+  std::promise<std::string> reason;
+  {
+    api::AuditArchive archive(dir / "absent.db");
+    ASSERT_TRUE(archive.run([](audit::LedgerReader&) { ADD_FAILURE() << "ran without a ledger"; },
+                            [&](const std::string& why) { reason.set_value(why); }));
+    EXPECT_NE(reason.get_future().get().find("absent.db"), std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace branchline::test
