@@ -11,7 +11,7 @@
 //  - Routes are added by area, each in its own file: session_routes.cpp (/api/v1/me, single
 //    logout), customer_routes.cpp (a customer's profile, accounts and operations),
 //    audit_routes.cpp (the ledger's queries and export pages for auditors, the host's status for
-//    operators).
+//    operators), live_routes.cpp (the live channel: a WebSocket bound to the caller's sign-in).
 #pragma once
 
 #include "api/http_server.hpp"
@@ -50,6 +50,7 @@ Router make_router(const ApiContext& context);
 void add_session_routes(Router& router, std::shared_ptr<const AccessGate> gate);
 void add_customer_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<PluginCrm> crm,
                          std::shared_ptr<PluginCoreBanking> core_banking);
+void add_live_routes(Router& router, std::shared_ptr<const AccessGate> gate);
 void add_audit_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<AuditArchive> archive);
 void add_status_routes(Router& router, std::shared_ptr<const AccessGate> gate,
                        std::function<boost::json::object()> host_status);

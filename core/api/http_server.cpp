@@ -14,12 +14,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -27,6 +30,7 @@
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
 
@@ -173,7 +177,18 @@ HttpResponse HttpResponse::problem(int status, std::string_view detail) {
 
 void Router::add(std::string method, std::string pattern, Handler handler) {
   std::vector<std::string> segments = split_path(pattern);
-  entries_.push_back(Entry{Route{std::move(method), std::move(pattern)}, std::move(segments), std::move(handler)});
+  entries_.push_back(Entry{Route{std::move(method), std::move(pattern)}, std::move(segments), std::move(handler), nullptr});
+}
+
+void Router::add_websocket(std::string pattern, UpgradeHandler handler) {
+  std::vector<std::string> segments = split_path(pattern);
+  Handler plain = [](const HttpRequest&, Respond respond) {
+    HttpResponse r = HttpResponse::problem(426, "this is a WebSocket: connect with Upgrade: websocket");
+    r.set("Upgrade", "websocket");
+    r.set("Connection", "Upgrade");
+    respond(std::move(r));
+  };
+  entries_.push_back(Entry{Route{"GET", std::move(pattern)}, std::move(segments), std::move(plain), std::move(handler)});
 }
 
 std::vector<Router::Route> Router::routes() const {
@@ -182,29 +197,41 @@ std::vector<Router::Route> Router::routes() const {
   return out;
 }
 
+bool Router::matches(const Entry& e, const std::vector<std::string>& segments, std::map<std::string, std::string>& params) const {
+  if (e.segments.size() != segments.size()) return false;
+  std::map<std::string, std::string> found;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& want = e.segments[i];
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (segments[i].empty()) return false;
+      found[want.substr(1, want.size() - 2)] = segments[i];
+    } else if (want != segments[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
 const Handler* Router::match(const std::string& method, const std::string& path,
                              std::map<std::string, std::string>& params, std::string& allow) const {
   std::vector<std::string> segments = split_path(path);
   for (const Entry& e : entries_) {
-    if (e.segments.size() != segments.size()) continue;
     std::map<std::string, std::string> found;
-    bool ok = true;
-    for (std::size_t i = 0; i < segments.size() && ok; ++i) {
-      const std::string& want = e.segments[i];
-      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-        ok = !segments[i].empty();
-        found[want.substr(1, want.size() - 2)] = segments[i];
-      } else {
-        ok = want == segments[i];
-      }
-    }
-    if (!ok) continue;
+    if (!matches(e, segments, found)) continue;
     if (e.route.method == method) {
       params = std::move(found);
       return &e.handler;
     }
     if (allow.find(e.route.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + e.route.method;
   }
+  return nullptr;
+}
+
+const UpgradeHandler* Router::match_websocket(const std::string& path, std::map<std::string, std::string>& params) const {
+  std::vector<std::string> segments = split_path(path);
+  for (const Entry& e : entries_)
+    if (e.upgrade && matches(e, segments, params)) return &e.upgrade;
   return nullptr;
 }
 
@@ -262,6 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // cancelled and ends in close()), else after its response, which says Connection: close.
   void close_when_idle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->ws_) return self->ws_close(1001, "the server is shutting down");
       if (!self->busy_) beast::get_lowest_layer(self->stream_).cancel();
     });
   }
@@ -276,6 +304,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
   const std::string& client_key() const { return client_key_; }
+
+  // A WebSocket's send and close, from any thread (SocketHandle).
+  void post_send(std::string text) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable { self->ws_send(std::move(text)); });
+  }
+  void post_close(std::uint16_t code, std::string reason) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] { self->ws_close(code, reason); });
+  }
 
  private:
   void handshake() {
@@ -292,6 +328,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_header() {
     if (server_->draining) return close();
     body_late_ = false;
+    upgrade_.reset();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.limits.max_header_bytes));
     parser_->body_limit(server_->options.limits.max_body_bytes);
@@ -344,6 +381,8 @@ class Session : public std::enable_shared_from_this<Session> {
     handler_timer_.cancel();
     if (ec) return on_read_error(ec);
     http::request<http::string_body> message = parser_->release();
+    // Kept for the WebSocket handshake, should a WebSocket route accept it.
+    if (websocket::is_upgrade(message)) upgrade_ = message;
     HttpRequest request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -372,15 +411,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     if (auto preflight = server_->cors_preflight(*request)) return send(std::move(*preflight), *request);
-    std::string allow;
-    const Handler* handler = server_->router.match(request->method, request->path, request->params, allow);
-    if (!handler) {
-      if (allow.empty()) return send(HttpResponse::problem(404, "no such resource"), *request);
-      HttpResponse r = HttpResponse::problem(405, "allowed: " + allow);
-      r.set("Allow", allow);
-      return send(std::move(r), *request);
-    }
-    // Exactly one answer wins: the handler's, or the deadline's.
+    // Exactly one answer wins: the handler's (a response, or a WebSocket's acceptance), or the deadline's.
     auto answered = std::make_shared<std::atomic<bool>>(false);
     auto self = shared_from_this();
     Respond respond = [self, request, answered](HttpResponse response) {
@@ -390,17 +421,147 @@ class Session : public std::enable_shared_from_this<Session> {
         self->send(std::move(response), *request);
       });
     };
+    const UpgradeHandler* upgrade = nullptr;
+    if (upgrade_ && request->method == "GET") upgrade = server_->router.match_websocket(request->path, request->params);
+    std::string allow;
+    const Handler* handler = upgrade ? nullptr : server_->router.match(request->method, request->path, request->params, allow);
+    if (!handler && !upgrade) {
+      if (allow.empty()) return send(HttpResponse::problem(404, "no such resource"), *request);
+      HttpResponse r = HttpResponse::problem(405, "allowed: " + allow);
+      r.set("Allow", allow);
+      return send(std::move(r), *request);
+    }
     handler_timer_.expires_after(server_->options.limits.request_timeout);
     handler_timer_.async_wait([respond](beast::error_code ec) {
       if (!ec) respond(HttpResponse::problem(503, "the request could not be completed in time"));
     });
     try {
-      (*handler)(*request, respond);
+      if (!upgrade) return (*handler)(*request, respond);
+      AcceptWebSocket accept = [self, request, answered](WebSocketHandlers handlers) {
+        if (answered->exchange(true)) return;
+        net::post(self->stream_.get_executor(), [self, request, handlers = std::move(handlers)]() mutable {
+          self->handler_timer_.cancel();
+          self->open_websocket(std::move(handlers), *request);
+        });
+      };
+      (*upgrade)(*request, respond, std::move(accept));
     } catch (const std::exception& e) {
       log::error("api", std::string("handler for ") + request->method + " " + request->path + " failed: " + e.what());
       respond(HttpResponse::problem(500));
     }
   }
+
+  // ---- WebSocket: after a route accepted the upgrade, this connection speaks RFC 6455 ----
+
+  void open_websocket(WebSocketHandlers handlers, const HttpRequest& request) {
+    if (closed_ || !upgrade_) return;
+    ws_handlers_ = std::move(handlers);
+    const ServerLimits& limits = server_->options.limits;
+    beast::get_lowest_layer(stream_).expires_never();  // the WebSocket's own timeouts take over
+    ws_ = std::make_unique<WsStream>(stream_);
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = limits.handshake_timeout;  // also for the closing handshake
+    timeouts.idle_timeout = limits.websocket_idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws_->set_option(timeouts);
+    ws_->read_message_max(limits.websocket_max_message_bytes);
+    ws_->set_option(websocket::stream_base::decorator(
+        [subprotocol = ws_handlers_.subprotocol, id = request.request_id,
+         hsts = "max-age=" + std::to_string(server_->options.hsts_max_age.count()) + "; includeSubDomains"](
+            websocket::response_type& response) {
+          if (!subprotocol.empty()) response.set(http::field::sec_websocket_protocol, subprotocol);
+          response.set(http::field::strict_transport_security, hsts);
+          response.set("X-Request-Id", id);
+        }));
+    ws_->async_accept(*upgrade_, [self = shared_from_this()](beast::error_code ec) { self->on_ws_accept(ec); });
+  }
+
+  void on_ws_accept(beast::error_code ec) {
+    upgrade_.reset();
+    if (ec) return ws_end();
+    if (ws_handlers_.deadline) {
+      auto left = *ws_handlers_.deadline - std::chrono::system_clock::now();
+      handler_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(left));
+      handler_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+        if (!e) self->ws_close(1008, self->ws_handlers_.deadline_reason);
+      });
+    }
+    if (ws_handlers_.opened) ws_handlers_.opened(std::make_shared<SocketHandle>(weak_from_this()));
+    ws_read();
+  }
+
+  void ws_read() {
+    ws_->async_read(ws_buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_ws_read(ec); });
+  }
+
+  void on_ws_read(beast::error_code ec) {
+    if (ec) return ws_end();  // closed, timed out, too large (1009 sent), or the socket went
+    std::string text = beast::buffers_to_string(ws_buffer_.data());
+    ws_buffer_.consume(ws_buffer_.size());
+    if (!ws_->got_text()) {
+      ws_close(1003, "text messages only");
+    } else if (!ws_closing_ && ws_handlers_.message) {
+      ws_handlers_.message(text);
+    }
+    ws_read();  // until the peer's close frame (or an error) ends the loop
+  }
+
+  void ws_send(std::string text) {
+    if (!ws_ || ws_closing_ || ws_ended_) return;
+    ws_queued_bytes_ += text.size();
+    if (ws_queued_bytes_ > server_->options.limits.websocket_max_queued_bytes)
+      return ws_close(1008, "the client does not read its messages");
+    ws_queue_.push_back(std::move(text));
+    if (!ws_writing_) ws_write_next();
+  }
+
+  void ws_write_next() {
+    ws_writing_ = true;
+    ws_->text(true);
+    ws_->async_write(net::buffer(ws_queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->ws_writing_ = false;
+      self->ws_queued_bytes_ -= self->ws_queue_.front().size();
+      self->ws_queue_.pop_front();
+      if (!ec && !self->ws_closing_ && !self->ws_queue_.empty()) self->ws_write_next();
+    });
+  }
+
+  void ws_close(std::uint16_t code, std::string reason) {
+    if (!ws_ || ws_closing_ || ws_ended_) return;
+    ws_closing_ = true;
+    if (reason.size() > 123) reason.resize(123);  // a close frame's payload is at most 125 bytes
+    websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
+    ws_->async_close(why, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) self->ws_end();  // else the read loop ends when the peer's close arrives
+    });
+  }
+
+  void ws_end() {
+    if (ws_ended_) return;
+    ws_ended_ = true;
+    closed_ = true;
+    handler_timer_.cancel();
+    auto closed = std::move(ws_handlers_.closed);
+    ws_handlers_ = {};
+    if (closed) closed();
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().close(ignored);
+    server_->forget(shared_from_this());
+  }
+
+  class SocketHandle final : public WebSocket {
+   public:
+    explicit SocketHandle(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+    void send(std::string text) override {
+      if (auto s = session_.lock()) s->post_send(std::move(text));
+    }
+    void close(std::uint16_t code, std::string reason) override {
+      if (auto s = session_.lock()) s->post_close(code, std::move(reason));
+    }
+
+   private:
+    std::weak_ptr<Session> session_;
+  };
 
   void send(HttpResponse response, const HttpRequest& request) {
     busy_ = true;
@@ -440,7 +601,16 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  net::steady_timer handler_timer_;
+  net::steady_timer handler_timer_;  // the handler's deadline; a WebSocket's deadline once open
+  // WebSocket state: the upgrade request until the handshake, then the stream over stream_.
+  using WsStream = websocket::stream<beast::ssl_stream<beast::tcp_stream>&>;
+  std::optional<http::request<http::string_body>> upgrade_;
+  std::unique_ptr<WsStream> ws_;
+  WebSocketHandlers ws_handlers_;
+  beast::flat_buffer ws_buffer_;
+  std::deque<std::string> ws_queue_;
+  std::size_t ws_queued_bytes_ = 0;
+  bool ws_writing_ = false, ws_closing_ = false, ws_ended_ = false;
   std::shared_ptr<HttpServer::Impl> server_;
   std::string remote_;
   bool keep_alive_ = true;

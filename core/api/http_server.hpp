@@ -29,9 +29,17 @@
 //    that throws is answered 500 with no detail. The request a handler is given stays valid as
 //    long as a copy of its Respond exists, so a continuation that keeps `respond` may keep a
 //    reference to the request.
-//  - shutdown(drain) stops accepting, closes idle connections, lets requests in flight finish
-//    (their responses say Connection: close), and closes whatever is left after `drain`. It
-//    blocks until every connection is gone; call it from a thread that is not running `io`.
+//  - WebSockets (RFC 6455) on the same port and TLS: a route added with add_websocket() takes an
+//    upgrade request (GET with Upgrade: websocket) and either accepts it (101, then text messages
+//    both ways) or refuses it with an ordinary response; a plain GET there is 426. Limits: a
+//    message larger than websocket_max_message_bytes closes with 1009, a binary one with 1003; a
+//    client that reads so slowly that more than websocket_max_queued_bytes wait to be sent is
+//    closed with 1008; the server pings an idle socket and closes it when nothing comes back
+//    within websocket_idle_timeout; a socket given a deadline is closed with 1008 at it.
+//  - shutdown(drain) stops accepting, closes idle connections and WebSockets (1001, going away),
+//    lets requests in flight finish (their responses say Connection: close), and closes whatever
+//    is left after `drain`. It blocks until every connection is gone; call it from a thread that
+//    is not running `io`.
 #pragma once
 
 #include "api/rate_limiter.hpp"
@@ -40,6 +48,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -65,6 +74,9 @@ struct ServerLimits {
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_client = 256;  // per IPv4 address or IPv6 /64
+  std::size_t websocket_max_message_bytes = 64 * 1024;
+  std::size_t websocket_max_queued_bytes = 1024 * 1024;
+  std::chrono::milliseconds websocket_idle_timeout{60000};  // pinged at half of it
 };
 
 struct ServerOptions {
@@ -107,6 +119,31 @@ struct HttpResponse {
 using Respond = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, Respond)>;
 
+// A WebSocket the server accepted. Its methods may be called from any thread, also after the
+// socket closed (they then do nothing).
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  // Queues a text message (valid UTF-8); messages leave in order.
+  virtual void send(std::string text) = 0;
+  // Sends a close frame with this code and reason (cut to 123 bytes) and ends the connection.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+
+struct WebSocketHandlers {
+  std::string subprotocol;  // answered in Sec-WebSocket-Protocol; "" for none
+  // When set, the socket is closed with 1008 and `deadline_reason` at that time (a token's expiry).
+  std::optional<std::chrono::system_clock::time_point> deadline;
+  std::string deadline_reason;
+  std::function<void(std::shared_ptr<WebSocket>)> opened;  // after the handshake, before any message
+  std::function<void(std::string_view text)> message;      // each text message, in order
+  std::function<void()> closed;                             // once, however the socket ended
+};
+using AcceptWebSocket = std::function<void(WebSocketHandlers)>;
+// A WebSocket route decides, then calls exactly one of `accept` (the handshake answers 101) and
+// `refuse` (an ordinary response: 401, 403, ...), once. The request stays valid as for a Handler.
+using UpgradeHandler = std::function<void(const HttpRequest&, Respond refuse, AcceptWebSocket accept)>;
+
 class Router {
  public:
   struct Route {
@@ -115,19 +152,25 @@ class Router {
   };
 
   void add(std::string method, std::string pattern, Handler handler);
+  // A WebSocket route: GET `pattern` with an upgrade; a GET without one is answered 426.
+  void add_websocket(std::string pattern, UpgradeHandler handler);
   std::vector<Route> routes() const;
 
   // The handler for method and path (and the pattern's params), or nullptr; `allow` lists the
   // methods the path has when only the method is wrong.
   const Handler* match(const std::string& method, const std::string& path, std::map<std::string, std::string>& params,
                        std::string& allow) const;
+  // The WebSocket route of a path, or nullptr.
+  const UpgradeHandler* match_websocket(const std::string& path, std::map<std::string, std::string>& params) const;
 
  private:
   struct Entry {
     Route route;
     std::vector<std::string> segments;
     Handler handler;
+    UpgradeHandler upgrade;  // WebSocket routes only
   };
+  bool matches(const Entry& entry, const std::vector<std::string>& segments, std::map<std::string, std::string>& params) const;
   std::vector<Entry> entries_;
 };
 

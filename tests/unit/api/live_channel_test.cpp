@@ -1,0 +1,160 @@
+// The live channel end to end on loopback: a real WebSocket client over TLS (Beast), the API with
+// the gate, the real identity-oidc plugin and the real ledger. The socket is opened with a token,
+// decided and audited, carries the principal and the IdP session, and is closed at once by single
+// logout of that session (within a second, measured), by the token's expiry and by a drain.
+#include "../../support/api_stack.hpp"
+#include "../../support/wss_client.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace branchline::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class LiveChannel : public ApiStack {
+ protected:
+  void SetUp() override {
+    ApiStack::SetUp();
+    start_api();
+  }
+  WssClient client() { return WssClient(tls_.cert_file.string()); }
+  int open(WssClient& ws, const std::string& token) {
+    return ws.connect(api_->port(), "/api/v1/live", {{"Authorization", "Bearer " + token}});
+  }
+};
+
+TEST_F(LiveChannel, ASignedInCallerOpensItAndItCarriesThePrincipalAndTheIdpSession) {
+  WssClient ws = client();
+  ASSERT_EQ(open(ws, idp_.token()), 101);
+  auto hello = ws.read();
+  ASSERT_TRUE(hello);
+  json::value h = json::parse(*hello);
+  EXPECT_EQ(h.at("type"), "session");
+  EXPECT_EQ(h.at("principal"), json::value(idp_.issuer + "|advisor-1"));
+  EXPECT_EQ(h.at("session_id"), "sid-advisor-1");
+  EXPECT_EQ(sessions_->live(), 1u);
+
+  ws.write(R"({"type":"ping","id":7})");
+  EXPECT_EQ(json::parse(ws.read().value_or("{}")), (json::object{{"type", "pong"}, {"id", 7}}));
+  ws.write("not json");
+  EXPECT_EQ(json::parse(ws.read().value_or("{}")).at("type"), "error");  // the socket stays open
+  ws.write(R"({"type":"ping"})");
+  EXPECT_EQ(json::parse(ws.read().value_or("{}")).at("type"), "pong");
+
+  // The opening was decided and audited like any request.
+  json::object decided;
+  for (auto& e : entries("policy.decide"))
+    if (e.at("policy_decision") == h.at("decision_id")) decided = e;
+  ASSERT_FALSE(decided.empty());
+  EXPECT_EQ(decided.at("decision").at("action"), "session.live.connect");
+  EXPECT_EQ(decided.at("decision").at("result"), "allow");
+  EXPECT_EQ(decided.at("resource"), (json::object{{"type", "live_channel"}, {"id", "sid-advisor-1"}}));
+}
+
+TEST_F(LiveChannel, SingleLogoutOfItsSessionClosesItWithinASecond) {
+  WssClient mine = client(), other = client();
+  ASSERT_EQ(open(mine, idp_.token()), 101);
+  json::object claims = idp_.claims();
+  claims["sid"] = "sid-2";
+  ASSERT_EQ(open(other, idp_.token(claims)), 101);
+  ASSERT_TRUE(mine.read());
+  ASSERT_TRUE(other.read());
+  ASSERT_EQ(sessions_->live(), 2u);
+
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(logout(idp_.token(logout_claims(idp_, "lo-ws"), "es-1", "logout+jwt")).http_status, 200);
+  EXPECT_FALSE(mine.read(2s));  // the close frame, not a message
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(mine.closed());
+  EXPECT_FALSE(mine.timed_out());
+  EXPECT_EQ(mine.close_code(), 1008);
+  EXPECT_EQ(mine.close_reason(), "the session ended (single logout)");
+  EXPECT_LT(took, 1s);
+  std::printf("single logout: the WebSocket of the session was closed %.1f ms after the logout was sent\n",
+              std::chrono::duration<double, std::milli>(took).count());
+
+  // The other session's socket stays open and answers.
+  other.write(R"({"type":"ping","id":1})");
+  EXPECT_EQ(json::parse(other.read().value_or("{}")).at("type"), "pong");
+  EXPECT_EQ(json::parse(json::serialize(entries("auth.logout").at(0))).at("closed"), 1);
+  EXPECT_TRUE([&] {
+    for (int i = 0; i < 50 && sessions_->live() != 1u; ++i) std::this_thread::sleep_for(20ms);
+    return sessions_->live() == 1u;
+  }());
+
+  // A token of the ended session cannot open a new socket.
+  WssClient again = client();
+  EXPECT_EQ(open(again, idp_.token()), 401);
+}
+
+TEST_F(LiveChannel, ItClosesWhenTheTokenExpires) {
+  json::object claims = idp_.claims();
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  claims["exp"] = now + 2;
+  WssClient ws = client();
+  ASSERT_EQ(open(ws, idp_.token(claims)), 101);
+  ASSERT_TRUE(ws.read());
+  EXPECT_FALSE(ws.read(5s));
+  EXPECT_TRUE(ws.closed());
+  EXPECT_EQ(ws.close_code(), 1008);
+  EXPECT_NE(ws.close_reason().find("expired"), std::string::npos) << ws.close_reason();
+}
+
+TEST_F(LiveChannel, WithoutAValidTokenTheUpgradeIsRefusedAndAudited) {
+  WssClient none = client();
+  EXPECT_EQ(none.connect(api_->port(), "/api/v1/live"), 401) << none.error();
+  EXPECT_NE(std::string(none.response()["WWW-Authenticate"]).find("Bearer"), std::string::npos);
+  WssClient forged = client();
+  EXPECT_EQ(open(forged, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."), 401);
+  EXPECT_EQ(entries("auth.token").size(), 2u);
+  EXPECT_EQ(sessions_->live(), 0u);
+
+  // A plain GET is told to upgrade.
+  net::HttpResponse plain = send("GET", "/api/v1/live", {{"Authorization", "Bearer " + idp_.token()}});
+  EXPECT_EQ(plain.http_status, 426);
+  EXPECT_EQ(header(plain, "Upgrade"), "websocket");
+}
+
+TEST_F(LiveChannel, ABrowserGivesItsTokenAsASubprotocolAndGetsOnlyBranchlineV1Back) {
+  WssClient ws = client();
+  ASSERT_EQ(ws.connect(api_->port(), "/api/v1/live", {}, "branchline.v1, branchline.bearer." + idp_.token()), 101);
+  EXPECT_EQ(ws.subprotocol(), "branchline.v1");  // never the token
+  ASSERT_TRUE(ws.read());
+  // Without branchline.v1 beside it, or with an Authorization header as well: 400.
+  WssClient alone = client();
+  EXPECT_EQ(alone.connect(api_->port(), "/api/v1/live", {}, "branchline.bearer." + idp_.token()), 400);
+  WssClient twice = client();
+  EXPECT_EQ(twice.connect(api_->port(), "/api/v1/live", {{"Authorization", "Bearer " + idp_.token()}},
+                          "branchline.v1, branchline.bearer." + idp_.token()),
+            400);
+}
+
+TEST_F(LiveChannel, AnOversizedOrBinaryMessageClosesTheSocketAndADrainSaysGoingAway) {
+  WssClient big = client();
+  ASSERT_EQ(open(big, idp_.token()), 101);
+  ASSERT_TRUE(big.read());
+  big.write(std::string(70 * 1024, 'x'));  // over the 64 KiB default
+  EXPECT_FALSE(big.read());
+  EXPECT_EQ(big.close_code(), 1009);
+  WssClient binary = client();
+  ASSERT_EQ(open(binary, idp_.token()), 101);
+  ASSERT_TRUE(binary.read());
+  binary.write("\x01\x02", /*binary=*/true);
+  EXPECT_FALSE(binary.read());
+  EXPECT_EQ(binary.close_code(), 1003);
+
+  WssClient drained = client();
+  ASSERT_EQ(open(drained, idp_.token()), 101);
+  ASSERT_TRUE(drained.read());
+  std::thread stop([this] { api_->shutdown(2s); });
+  EXPECT_FALSE(drained.read());
+  stop.join();
+  EXPECT_EQ(drained.close_code(), 1001);
+  EXPECT_EQ(sessions_->live(), 0u);
+  api_.reset();
+}
+
+}  // namespace
+}  // namespace branchline::test
