@@ -9,8 +9,12 @@
 //    answers 503 with Retry-After), so that a burst of exports neither piles up memory nor delays
 //    everything behind it.
 //  - A job that throws (the ledger cannot be opened or read) has `failed` called with the reason
-//    instead; the reader is opened afresh for the next job.
-//  - The destructor lets the running job finish, calls `failed` for those still queued, and joins.
+//    instead; the reader is opened afresh for the next job. Nothing a job or `failed` throws
+//    leaves the archive's thread.
+//  - stop() lets the running job finish, calls `failed` for those still queued, and joins; run()
+//    refuses from then on. The host calls it once the server has drained and before its executor
+//    stops, so that no job answers into a stopped server. The destructor stops too (and, should
+//    the last owner be a job's own answer on the archive's thread, detaches instead of joining).
 #pragma once
 
 #include <condition_variable>
@@ -22,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace branchline::audit {
 class LedgerReader;
@@ -40,21 +45,22 @@ class AuditArchive {
   AuditArchive& operator=(const AuditArchive&) = delete;
 
   bool run(Job job, Failed failed);
+  void stop();
 
  private:
-  void work();
-
-  struct Queued {
-    Job job;
-    Failed failed;
+  // What the archive's thread uses; it holds its own reference, so that it never touches the
+  // AuditArchive, which may be destroyed (by a job's answer) while the thread still runs.
+  struct State {
+    std::filesystem::path file;
+    std::size_t max_queued;
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<std::pair<Job, Failed>> queue;
+    bool stopping = false;
   };
-  std::filesystem::path file_;
-  std::size_t max_queued_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Queued> queue_;
-  bool stopping_ = false;
-  std::unique_ptr<audit::LedgerReader> reader_;  // the archive thread's only
+  static void work(std::shared_ptr<State> state);
+
+  std::shared_ptr<State> state_;
   std::thread thread_;
 };
 

@@ -6,13 +6,17 @@
 // is durable before the ledger is even read, so that a query matching its own decision finds it.
 // The ledger is read on the archive's thread (audit_archive.hpp), never on the server's.
 //
-// Answers are bounded: a query returns at most 1,000 entries, an export page at most 10,000; the
-// rest is reached through `after` (the last sequence number seen), offered as a `next` link. An
-// export page is JSON Lines exactly as `branchline audit export` prints them, each page checkable on
-// its own against the checkpoint it starts with (tools/verify-export).
+// Answers are bounded: a query page holds at most 1,000 entries and 8 MiB of them, an export page
+// at most 10,000 and 16 MiB; the rest is reached through `after` (the last sequence number seen),
+// offered as a `next` link. Every page of one query ends at the same sequence number (`until`,
+// fixed by the first page) and every page of one export is against the same checkpoint
+// (`tree_size`), so that paging ends and the pages of an export fit together. An export page is
+// JSON Lines as `branchline audit export` prints them (its first line also says the page's `after`
+// and `limit`), each page checkable on its own against its checkpoint (tools/verify-export).
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
 #include "api/audit_archive.hpp"
+#include "api/identifiers.hpp"
 #include "audit/ledger.hpp"
 #include "common/log.hpp"
 
@@ -25,8 +29,8 @@ namespace json = boost::json;
 namespace branchline::api {
 namespace {
 
-constexpr std::uint64_t kQueryLimit = 100, kMaxQueryLimit = 1000;
-constexpr std::uint64_t kExportLimit = 1000, kMaxExportLimit = 10000;
+constexpr std::uint64_t kQueryLimit = 100, kMaxQueryLimit = 1000, kQueryBytes = 8u << 20;
+constexpr std::uint64_t kExportLimit = 1000, kMaxExportLimit = 10000, kExportBytes = 16u << 20;
 constexpr std::size_t kMaxCriterion = 256;
 
 // A query string's value for a link: RFC 3986 unreserved characters kept, the rest %XX.
@@ -79,22 +83,29 @@ Parameters parameters(const HttpRequest& request, std::initializer_list<std::str
       out.problem = HttpResponse::problem(400, "unknown query parameter; this route takes " + list);
       return out;
     }
-    bool printable = value.size() <= kMaxCriterion &&
-                     std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c != 0x7f; });
-    if (!printable || !out.values.emplace(name, std::move(value)).second) {
-      out.problem = HttpResponse::problem(400, "the query parameter '" + name + "' is repeated, too long or not printable");
+    // Printable ASCII only: every value ends up in an audit entry, which must take it as it is.
+    bool printable = value.size() <= kMaxCriterion && std::all_of(value.begin(), value.end(), [](char c) {
+                       auto u = static_cast<unsigned char>(c);
+                       return u >= 0x20 && u < 0x7f;
+                     });
+    bool id_ok = (name != "customer" && name != "consultation") || valid_id(value);
+    if (!printable || !id_ok || !out.values.emplace(name, std::move(value)).second) {
+      out.problem = HttpResponse::problem(400, "the query parameter '" + name +
+                                                   "' is repeated, too long, not printable ASCII or not an id");
       return out;
     }
   }
   return out;
 }
 
-// from/to as the ledger's times, after/limit as numbers; nullopt (and the 400 in `problem`) when wrong.
+// from/to as the ledger's times, after/limit (and the page's fixed end: until or tree_size) as
+// numbers; nullopt (and the 400 in `problem`) when wrong.
 struct Window {
   std::string from, to;
   std::uint64_t after = 0, limit = 0;
+  std::optional<std::uint64_t> end;
 };
-std::optional<Window> window(Parameters& p, std::uint64_t default_limit, std::uint64_t max_limit) {
+std::optional<Window> window(Parameters& p, std::uint64_t default_limit, std::uint64_t max_limit, const std::string& end_name) {
   Window w;
   auto from = audit::normalize_query_time(p.get("from").value_or("")),
        to = audit::normalize_query_time(p.get("to").value_or(""));
@@ -112,15 +123,32 @@ std::optional<Window> window(Parameters& p, std::uint64_t default_limit, std::ui
   }
   w.after = *after;
   w.limit = *limit;
+  if (auto end = p.get(end_name)) {
+    w.end = number(*end);
+    if (!w.end || *w.end == 0) {
+      p.problem = HttpResponse::problem(400, end_name + " is a positive number, as the previous page's next link gave it");
+      return std::nullopt;
+    }
+  }
   return w;
 }
 
-// The same request's link (path and parameters) for the page after sequence number `last`.
-std::string next_link(const std::string& path, const Parameters& p, std::uint64_t last) {
+// The same request's link (path and parameters) for the page after sequence number `last`, with
+// the fixed end (`until` or `tree_size`) the first page set.
+std::string next_link(const std::string& path, const Parameters& p, std::uint64_t last, const std::string& end_name,
+                      std::uint64_t end) {
   std::string link = path + "?";
   for (const auto& [name, value] : p.values)
-    if (name != "after") link += name + "=" + escape(value) + "&";
-  return link + "after=" + std::to_string(last);
+    if (name != "after" && name != end_name) link += name + "=" + escape(value) + "&";
+  return link + end_name + "=" + std::to_string(end) + "&after=" + std::to_string(last);
+}
+
+// The tree size of a checkpoint note (C2SP tlog-checkpoint: origin, then size, on their own lines).
+std::uint64_t checkpoint_size(std::string_view note) {
+  std::size_t first = note.find('\n');
+  std::size_t second = first == std::string_view::npos ? first : note.find('\n', first + 1);
+  if (second == std::string_view::npos) return 0;
+  return number(note.substr(first + 1, second - first - 1)).value_or(0);
 }
 
 HttpResponse archive_failure(std::string_view reason) {
@@ -136,12 +164,16 @@ HttpResponse archive_busy() {
   return r;
 }
 
-// The decision for reading the ledger: durable before the answer, with what was asked.
+// The decision for reading the ledger: durable before the answer, with what was asked. The
+// policies see the criteria too (context.customer, consultation, from, to), so that a bank can
+// narrow an auditor's reach.
 Question ledger_question(std::string action, json::object criteria) {
   Question q;
   q.action = std::move(action);
   q.resource = {"AuditLedger", "ledger"};
   q.entities.add(policy::Entity{q.resource, {}, {}});
+  for (const char* key : {"customer", "consultation", "from", "to"})
+    if (auto* v = criteria.if_contains(key); v && v->is_string()) q.context[key] = policy::Value(std::string(v->as_string()));
   q.audit_resource = json::object{{"type", "audit_ledger"}, {"id", "ledger"}};
   // A query about one customer or consultation is an access to their records: index it so.
   for (const char* key : {"customer", "consultation"})
@@ -157,9 +189,9 @@ Question ledger_question(std::string action, json::object criteria) {
 // GET /api/v1/audit/entries: entries matching every criterion, oldest first.
 void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
                    const HttpRequest& request, Respond respond) {
-  Parameters p = parameters(request, {"customer", "consultation", "actor", "action", "from", "to", "after", "limit"});
+  Parameters p = parameters(request, {"customer", "consultation", "actor", "action", "from", "to", "after", "limit", "until"});
   std::optional<Window> w;
-  if (!p.problem) w = window(p, kQueryLimit, kMaxQueryLimit);
+  if (!p.problem) w = window(p, kQueryLimit, kMaxQueryLimit, "until");
   if (p.problem) return respond(std::move(*p.problem));
   audit::LedgerReader::Query q;
   q.customer = p.get("customer");
@@ -170,6 +202,8 @@ void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::sha
   if (!w->to.empty()) q.to = w->to;
   q.after = w->after;
   q.limit = w->limit;
+  q.until = w->end;
+  q.max_bytes = kQueryBytes;
   json::object criteria;
   for (const auto& [name, value] : p.values) criteria[name] = value;
   gate->authenticate(request, respond, [gate, archive, &request, respond, p = std::move(p), q = std::move(q),
@@ -177,15 +211,22 @@ void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::sha
     gate->authorize(request, *principal, ledger_question("audit.ledger.query", std::move(criteria)), respond,
                     [archive, &request, p = std::move(p), q = std::move(q)](Verdict verdict) mutable {
                       Respond answer = verdict.answer;
-                      auto job = [answer, q, p, path = request.path, id = verdict.decision_id](audit::LedgerReader& reader) {
+                      auto job = [answer, q, p, path = request.path, id = verdict.decision_id](audit::LedgerReader& reader) mutable {
+                        // The first page fixes where the query ends: this query's own entry is
+                        // in it (it is durable), later pages' entries are not.
+                        if (!q.until) q.until = reader.last_seq();
                         json::array entries;
-                        std::uint64_t last = 0;
+                        std::uint64_t last = 0, bytes = 0;
                         std::uint64_t count = reader.query(q, [&](std::uint64_t seq, std::string_view canonical) {
-                          entries.push_back(json::parse(canonical));
+                          boost::system::error_code ec;
+                          json::value entry = json::parse(canonical, ec);
+                          // One entry that does not parse must not hide the rest: given as its text.
+                          entries.push_back(ec ? json::value(json::string(canonical)) : std::move(entry));
                           last = seq;
+                          bytes += canonical.size();
                         });
                         json::object body{{"entries", std::move(entries)}, {"count", count}, {"decision_id", id}};
-                        if (count == q.limit) body["next"] = next_link(path, p, last);
+                        if (count == q.limit || bytes >= q.max_bytes) body["next"] = next_link(path, p, last, "until", *q.until);
                         answer(HttpResponse::json(200, body));
                       };
                       if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
@@ -197,11 +238,11 @@ void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::sha
 // GET /api/v1/audit/export: a page of the examiner's export (JSON Lines).
 void export_page(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
                  const HttpRequest& request, Respond respond) {
-  Parameters p = parameters(request, {"from", "to", "after", "limit"});
+  Parameters p = parameters(request, {"from", "to", "after", "limit", "tree_size"});
   std::optional<Window> w;
-  if (!p.problem) w = window(p, kExportLimit, kMaxExportLimit);
+  if (!p.problem) w = window(p, kExportLimit, kMaxExportLimit, "tree_size");
   if (p.problem) return respond(std::move(*p.problem));
-  audit::LedgerReader::ExportRange range{w->from, w->to, w->after, w->limit};
+  audit::LedgerReader::ExportRange range{w->from, w->to, w->after, w->limit, kExportBytes, w->end};
   json::object criteria;
   for (const auto& [name, value] : p.values) criteria[name] = value;
   gate->authenticate(request, respond, [gate, archive, &request, respond, p = std::move(p), range,
@@ -211,20 +252,34 @@ void export_page(const std::shared_ptr<const AccessGate>& gate, const std::share
                       Respond answer = verdict.answer;
                       auto job = [answer, range, p, path = request.path, id = verdict.decision_id](audit::LedgerReader& reader) {
                         std::string body;
-                        std::uint64_t last = 0;
-                        std::uint64_t count = reader.export_entries(
-                            range,
-                            [&](const std::string& note) { body += json::serialize(audit::export_head(note, range)) + "\n"; },
-                            [&](const audit::LedgerReader::ExportedEntry& e) {
-                              body += json::serialize(audit::export_line(e)) + "\n";
-                              last = e.seq;
-                            });
+                        std::uint64_t last = 0, bytes = 0, tree_size = 0;
+                        std::uint64_t count = 0;
+                        try {
+                          count = reader.export_entries(
+                              range,
+                              [&](const std::string& note) {
+                                body += json::serialize(audit::export_head(note, range)) + "\n";
+                                tree_size = checkpoint_size(note);
+                              },
+                              [&](const audit::LedgerReader::ExportedEntry& e) {
+                                body += json::serialize(audit::export_line(e)) + "\n";
+                                last = e.seq;
+                                bytes += audit::export_weight(e.canonical, e.proof.size());
+                              });
+                        } catch (const std::invalid_argument&) {  // no such checkpoint (or none yet)
+                          if (range.tree_size)
+                            return answer(HttpResponse::problem(400, "no checkpoint of that tree_size; start the export again without it"));
+                          HttpResponse r = HttpResponse::problem(503, "the ledger has no signed checkpoint yet");
+                          r.set("Retry-After", "1");
+                          return answer(std::move(r));
+                        }
                         HttpResponse r;
                         r.status = 200;
                         r.set("Content-Type", "application/jsonl");
                         r.set("Content-Disposition", "attachment; filename=\"audit-export-" + std::to_string(range.after) + ".jsonl\"");
                         r.set("X-Decision-Id", id);
-                        if (count == range.limit) r.set("Link", "<" + next_link(path, p, last) + ">; rel=\"next\"");
+                        if (count == range.limit || bytes >= range.max_bytes)
+                          r.set("Link", "<" + next_link(path, p, last, "tree_size", tree_size) + ">; rel=\"next\"");
                         r.body = std::move(body);
                         answer(std::move(r));
                       };

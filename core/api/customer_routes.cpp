@@ -12,6 +12,7 @@
 // and nobody can reach another caller's result by guessing their key.
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
+#include "api/identifiers.hpp"
 #include "api/plugin_ports.hpp"
 #include "common/log.hpp"
 #include "common/sha256.hpp"
@@ -33,13 +34,6 @@ constexpr std::size_t kMaxAccounts = 1000;
 bool names_customer(const json::object& result, const std::string& customer) {
   const json::value* id = result.if_contains("customer_id");
   return id && id->is_string() && id->as_string() == customer;
-}
-
-// Customer, operation and idempotency-key syntax: what the plugins accept, and nothing that needs escaping.
-bool valid_id(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
-  });
 }
 
 std::string call_context(const Principal& principal, const HttpRequest& request) {

@@ -111,8 +111,8 @@ class HealthFile {
 // The plugin set is attached once it runs and detached before it stops.
 class StatusBoard {
  public:
-  StatusBoard(const audit::Ledger& ledger, std::function<std::string()> state)
-      : ledger_(ledger), state_(std::move(state)) {}
+  StatusBoard(std::shared_ptr<const audit::Ledger> ledger, std::function<std::string()> state)
+      : ledger_(std::move(ledger)), state_(std::move(state)) {}
   // The health file's facts (node, environment, region, pid, started_at, api), copied.
   void facts(json::object base) {
     std::lock_guard lock(mutex_);
@@ -130,13 +130,13 @@ class StatusBoard {
       doc["plugins"] = plugins_ ? plugins_->report() : json::array{};
     }
     doc["status"] = state_();
-    doc["ledger"] = json::object{{"size", ledger_.size()}, {"checkpointed", ledger_.checkpointed()}, {"commits", ledger_.commits()}};
+    doc["ledger"] = json::object{{"size", ledger_->size()}, {"checkpointed", ledger_->checkpointed()}, {"commits", ledger_->commits()}};
     return doc;
   }
 
  private:
   json::object base_;
-  const audit::Ledger& ledger_;
+  std::shared_ptr<const audit::Ledger> ledger_;
   std::function<std::string()> state_;
   mutable std::mutex mutex_;
   const host::PluginSet* plugins_ = nullptr;
@@ -318,7 +318,8 @@ int run(const std::string& config_file) {
     std::lock_guard lock(state_mutex);
     state = s;
   };
-  auto status_board = std::make_shared<StatusBoard>(*ledger, [&] {
+  // (The aliasing constructor: the ledger as a Ledger, owned with audit_sink.)
+  auto status_board = std::make_shared<StatusBoard>(std::shared_ptr<const audit::Ledger>(audit_sink, ledger), [&] {
     std::lock_guard lock(state_mutex);
     return state;
   });
@@ -328,6 +329,7 @@ int run(const std::string& config_file) {
   std::shared_ptr<api::PluginIdentity> identity;  // bound to the identity instance once plugins run
   std::shared_ptr<api::PluginCrm> crm;            // and the CRM and core-banking instances, the same
   std::shared_ptr<api::PluginCoreBanking> core_banking;
+  std::shared_ptr<api::AuditArchive> archive;  // stopped once the server has drained
   boost::asio::signal_set reload_signal(io, SIGHUP);
   std::function<void()> wait_for_hangup;  // re-arms itself; lives as long as the signal set
   if (cfg.api) {
@@ -372,7 +374,8 @@ int run(const std::string& config_file) {
       context.crm = crm;
       context.core_banking = core_banking;
       // Auditors read the ledger through its own reader thread; operators see the status board.
-      context.audit_archive = std::make_shared<api::AuditArchive>(data_dir / "audit.db");
+      archive = std::make_shared<api::AuditArchive>(data_dir / "audit.db");
+      context.audit_archive = archive;
       context.host_status = [status_board] { return (*status_board)(); };
       // A token is accepted while exp - now <= lifetime + skew, and until exp + skew: remember a
       // logout that long.
@@ -467,6 +470,7 @@ int run(const std::string& config_file) {
     for (const auto& failed : e.failed()) std::cerr << log::redact(failed.error) << "\n";
     set_state("failed");
     if (server) server->shutdown(cfg.drain_timeout);
+    if (archive) archive->stop();
     reload_signal.cancel();
     signals.cancel();
     stop_executor();
@@ -497,6 +501,7 @@ int run(const std::string& config_file) {
   set_state("stopping");
   // Requests in flight finish (they may still call plugins) before the plugins are drained.
   if (server) server->shutdown(cfg.drain_timeout);
+  if (archive) archive->stop();  // a read still running answers now, while the executor runs
   status_board->attach(nullptr);
   if (identity) identity->unbind();
   if (crm) crm->unbind();

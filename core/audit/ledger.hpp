@@ -159,12 +159,16 @@ class LedgerReader {
   // [from, to) (RFC 3339 text; empty means unbounded), each with its inclusion proof in that
   // checkpoint; all in one read transaction. Entries newer than the latest checkpoint are left
   // out (the next checkpoint is at most checkpoint_interval away). Returns the entries written.
-  // A page (the API's) starts after sequence number `after` and holds at most `limit` entries;
-  // each page verifies on its own against the checkpoint it starts with.
+  // A page (the API's) starts after sequence number `after` and holds at most `limit` entries,
+  // stopping after the entry that reaches `max_bytes` of canonical text; it is against the
+  // checkpoint of `tree_size` when given (so that every page of one export is against the same
+  // tree), else the latest. Each page verifies on its own against the checkpoint it starts with.
   struct ExportRange {
     std::string from, to;
     std::uint64_t after = 0;
     std::uint64_t limit = UINT64_MAX;
+    std::uint64_t max_bytes = UINT64_MAX;
+    std::optional<std::uint64_t> tree_size = std::nullopt;
   };
   struct ExportedEntry {
     std::uint64_t seq;
@@ -175,13 +179,18 @@ class LedgerReader {
   };
   // Auditors' queries: entries matching every given criterion, oldest first, in one read
   // transaction. Times are ledger times (RFC 3339 UTC, as the ledger writes them); `advisor` is an
-  // actor principal. Purged entries are left out. Returns how many matched (at most `limit`),
-  // starting after sequence number `after` (for paging).
+  // actor principal. Purged entries are left out. Returns how many matched (at most `limit`,
+  // stopping after the entry that reaches `max_bytes` of canonical text), with sequence numbers
+  // above `after` and, when given, at most `until` (for paging over a fixed end).
   struct Query {
     std::optional<std::string> customer, consultation, advisor, action, from, to;
     std::uint64_t limit = 1000;
     std::uint64_t after = 0;
+    std::optional<std::uint64_t> until;
+    std::uint64_t max_bytes = UINT64_MAX;
   };
+  // The highest sequence number so far (0 for an empty ledger).
+  std::uint64_t last_seq();
   std::uint64_t query(const Query& q, const std::function<void(std::uint64_t seq, std::string_view canonical)>& on_entry);
 
   std::uint64_t export_entries(const ExportRange& range,
@@ -201,6 +210,10 @@ class LedgerReader {
 // {"seq", "entry", "proof"} or, when retention purged its payload, {"seq", "purged", "leaf_hash", "proof"}.
 boost::json::object export_head(const std::string& checkpoint, const LedgerReader::ExportRange& range);
 boost::json::object export_line(const LedgerReader::ExportedEntry& entry);
+// What an exported entry counts against ExportRange::max_bytes: its canonical text and its proof.
+inline std::uint64_t export_weight(std::string_view canonical, std::size_t proof_hashes) {
+  return canonical.size() + 64 * proof_hashes;
+}
 
 struct VerifyOptions {
   std::optional<NoteVerifier> key;                 // trusted key; default: the one the ledger recorded

@@ -198,32 +198,48 @@ ConsistencyProof LedgerReader::prove_consistency(std::uint64_t old_size, std::op
   });
 }
 
+std::uint64_t LedgerReader::last_seq() {
+  return impl_->snapshot([&] {
+    Statement s(impl_->db, "SELECT coalesce(max(seq), 0) FROM entries");
+    return sqlite3_step(s.s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s.s, 0)) : 0;
+  });
+}
+
 std::uint64_t LedgerReader::query(const Query& q,
                                  const std::function<void(std::uint64_t, std::string_view)>& on_entry) {
   return impl_->snapshot([&] {
-    // Unset criteria bind NULL and match everything; customer and time use their columns (the
-    // customer one is indexed), the others read the entry.
-    Statement rows(impl_->db,
-                   "SELECT seq, canonical FROM entries WHERE purged IS NULL"
-                   " AND (?1 IS NULL OR customer = ?1) AND (?2 IS NULL OR consultation = ?2)"
-                   " AND (?3 IS NULL OR json_extract(canonical, '$.actor.principal') = ?3)"
-                   " AND (?4 IS NULL OR json_extract(canonical, '$.action') = ?4)"
-                   " AND (?5 IS NULL OR time >= ?5) AND (?6 IS NULL OR time < ?6)"
-                   " AND seq > ?8 ORDER BY seq LIMIT ?7");
-    int index = 1;
-    for (const auto* v : {&q.customer, &q.consultation, &q.advisor, &q.action, &q.from, &q.to}) {
-      if (*v) sqlite3_bind_text(rows.s, index, (*v)->data(), static_cast<int>((*v)->size()), SQLITE_STATIC);
-      ++index;
-    }
-    sqlite3_bind_int64(rows.s, 7, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.limit, INT64_MAX)));
-    sqlite3_bind_int64(rows.s, 8, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.after, INT64_MAX)));
-    std::uint64_t count = 0;
-    int rc;
-    while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
-      on_entry(static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0)), text(rows.s, 1));
+    // Only the criteria given go into the statement (still bound, never spliced), so that SQLite
+    // can use the customer index; the actor and the action are read from the entry.
+    std::string sql = "SELECT seq, canonical FROM entries WHERE purged IS NULL AND seq > ?1";
+    std::vector<const std::string*> binds;
+    auto criterion = [&](const std::optional<std::string>& value, const char* condition) {
+      if (!value) return;
+      binds.push_back(&*value);
+      sql += std::string(" AND ") + condition + " ?" + std::to_string(binds.size() + 2);
+    };
+    criterion(q.customer, "customer =");
+    criterion(q.consultation, "consultation =");
+    criterion(q.advisor, "json_extract(canonical, '$.actor.principal') =");
+    criterion(q.action, "json_extract(canonical, '$.action') =");
+    criterion(q.from, "time >=");
+    criterion(q.to, "time <");
+    if (q.until) sql += " AND seq <= " + std::to_string(std::min<std::uint64_t>(*q.until, INT64_MAX));
+    sql += " ORDER BY seq LIMIT ?2";
+    Statement rows(impl_->db, sql.c_str());
+    sqlite3_bind_int64(rows.s, 1, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.after, INT64_MAX)));
+    sqlite3_bind_int64(rows.s, 2, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.limit, INT64_MAX)));
+    for (std::size_t i = 0; i < binds.size(); ++i)
+      sqlite3_bind_text(rows.s, static_cast<int>(i + 3), binds[i]->data(), static_cast<int>(binds[i]->size()), SQLITE_STATIC);
+    std::uint64_t count = 0, bytes = 0;
+    int rc = SQLITE_DONE;
+    while (bytes < q.max_bytes && (rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
+      std::string_view canonical = text(rows.s, 1);
+      on_entry(static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0)), canonical);
+      bytes += canonical.size();
       ++count;
     }
-    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
+    if (bytes < q.max_bytes && rc != SQLITE_DONE)
+      throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
     return count;
   });
 }
@@ -232,7 +248,7 @@ std::uint64_t LedgerReader::export_entries(const ExportRange& range,
                                           const std::function<void(const std::string&)>& on_checkpoint,
                                           const std::function<void(const ExportedEntry&)>& on_entry) {
   return impl_->snapshot([&] {
-    auto [note, tree] = impl_->checkpoint(std::nullopt);
+    auto [note, tree] = impl_->checkpoint(range.tree_size);
     on_checkpoint(note);
     // RFC 3339 UTC times with the same precision compare as text.
     Statement rows(impl_->db,
@@ -244,19 +260,22 @@ std::uint64_t LedgerReader::export_entries(const ExportRange& range,
     sqlite3_bind_int64(rows.s, 4, static_cast<sqlite3_int64>(std::min<std::uint64_t>(range.after, INT64_MAX)));
     sqlite3_bind_int64(rows.s, 5, static_cast<sqlite3_int64>(std::min<std::uint64_t>(range.limit, INT64_MAX)));
     StoredTree stored(impl_->db);
-    RangeHash range = [&stored](std::uint64_t b, std::uint64_t e) { return stored.range(b, e); };
-    std::uint64_t count = 0;
-    int rc;
-    while ((rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
+    RangeHash hashes = [&stored](std::uint64_t b, std::uint64_t e) { return stored.range(b, e); };
+    std::uint64_t count = 0, bytes = 0;
+    int rc = SQLITE_DONE;
+    while (bytes < range.max_bytes && (rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
       std::uint64_t seq = static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0));
-      std::vector<Hash> proof = inclusion_proof(range, seq - 1, tree.size);
+      std::vector<Hash> proof = inclusion_proof(hashes, seq - 1, tree.size);
       Hash leaf = as_hash(blob(rows.s, 2)).value_or(Hash{});
       std::optional<std::string_view> purged;
       if (sqlite3_column_type(rows.s, 3) != SQLITE_NULL) purged = text(rows.s, 3);
-      on_entry({seq, text(rows.s, 1), leaf, purged, proof});
+      std::string_view canonical = text(rows.s, 1);
+      on_entry({seq, canonical, leaf, purged, proof});
+      bytes += export_weight(canonical, proof.size());
       ++count;
     }
-    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
+    if (bytes < range.max_bytes && rc != SQLITE_DONE)
+      throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
     return count;
   });
 }
