@@ -296,6 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // From any thread: the socket goes now, whatever is in flight.
   void close_now() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->ws_) return self->ws_abort();
       self->closed_ = true;
       self->handler_timer_.cancel();
       beast::error_code ignored;
@@ -423,6 +424,16 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     const UpgradeHandler* upgrade = nullptr;
     if (upgrade_ && request->method == "GET") upgrade = server_->router.match_websocket(request->path, request->params);
+    if (upgrade) {
+      // What Beast would refuse after the route decided: refused first, as a problem.
+      if (request->header("sec-websocket-version") != "13") {
+        HttpResponse r = HttpResponse::problem(426, "WebSocket version 13 only");
+        r.set("Sec-WebSocket-Version", "13");
+        return send(std::move(r), *request);
+      }
+      if (request->header("sec-websocket-key").size() != 24)
+        return send(HttpResponse::problem(400, "the WebSocket handshake has no valid Sec-WebSocket-Key"), *request);
+    }
     std::string allow;
     const Handler* handler = upgrade ? nullptr : server_->router.match(request->method, request->path, request->params, allow);
     if (!handler && !upgrade) {
@@ -455,7 +466,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void open_websocket(WebSocketHandlers handlers, const HttpRequest& request) {
     if (closed_ || !upgrade_) return;
+    if (server_->draining) {  // decided while the drain began: no new socket
+      keep_alive_ = false;
+      HttpResponse r = HttpResponse::problem(503, "the server is shutting down");
+      r.set("Retry-After", "5");
+      return send(std::move(r), request);
+    }
     ws_handlers_ = std::move(handlers);
+    ws_messages_.emplace(server_->options.limits.websocket_messages);
     const ServerLimits& limits = server_->options.limits;
     beast::get_lowest_layer(stream_).expires_never();  // the WebSocket's own timeouts take over
     ws_ = std::make_unique<WsStream>(stream_);
@@ -466,19 +484,27 @@ class Session : public std::enable_shared_from_this<Session> {
     ws_->set_option(timeouts);
     ws_->read_message_max(limits.websocket_max_message_bytes);
     ws_->set_option(websocket::stream_base::decorator(
-        [subprotocol = ws_handlers_.subprotocol, id = request.request_id,
-         hsts = "max-age=" + std::to_string(server_->options.hsts_max_age.count()) + "; includeSubDomains"](
-            websocket::response_type& response) {
+        [subprotocol = ws_handlers_.subprotocol, headers = security_headers(request)](websocket::response_type& response) {
           if (!subprotocol.empty()) response.set(http::field::sec_websocket_protocol, subprotocol);
-          response.set(http::field::strict_transport_security, hsts);
-          response.set("X-Request-Id", id);
+          for (const auto& [name, value] : headers) response.set(name, value);
+          response.set(http::field::server, "branchline");  // else Beast names itself and its version
         }));
     ws_->async_accept(*upgrade_, [self = shared_from_this()](beast::error_code ec) { self->on_ws_accept(ec); });
+  }
+
+  // The headers decorate() gives every response, for the 101 that Beast writes itself.
+  std::vector<std::pair<std::string, std::string>> security_headers(const HttpRequest& request) const {
+    HttpResponse probe;
+    probe.status = 101;
+    server_->decorate(probe, request);
+    return probe.headers;
   }
 
   void on_ws_accept(beast::error_code ec) {
     upgrade_.reset();
     if (ec) return ws_end();
+    ws_open_ = true;
+    if (ws_pending_close_) return ws_close(ws_pending_close_->first, ws_pending_close_->second);
     if (ws_handlers_.deadline) {
       auto left = *ws_handlers_.deadline - std::chrono::system_clock::now();
       handler_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(left));
@@ -500,6 +526,8 @@ class Session : public std::enable_shared_from_this<Session> {
     ws_buffer_.consume(ws_buffer_.size());
     if (!ws_->got_text()) {
       ws_close(1003, "text messages only");
+    } else if (!ws_closing_ && !ws_messages_->take("socket").allowed) {
+      ws_close(1008, "too many messages");
     } else if (!ws_closing_ && ws_handlers_.message) {
       ws_handlers_.message(text);
     }
@@ -508,9 +536,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ws_send(std::string text) {
     if (!ws_ || ws_closing_ || ws_ended_) return;
+    if (ws_queued_bytes_ + text.size() > server_->options.limits.websocket_max_queued_bytes) {
+      log::warn("api", "a WebSocket client does not read its messages; dropping the connection");
+      return ws_abort();  // a close frame would wait behind what it does not read
+    }
     ws_queued_bytes_ += text.size();
-    if (ws_queued_bytes_ > server_->options.limits.websocket_max_queued_bytes)
-      return ws_close(1008, "the client does not read its messages");
     ws_queue_.push_back(std::move(text));
     if (!ws_writing_) ws_write_next();
   }
@@ -522,18 +552,42 @@ class Session : public std::enable_shared_from_this<Session> {
       self->ws_writing_ = false;
       self->ws_queued_bytes_ -= self->ws_queue_.front().size();
       self->ws_queue_.pop_front();
-      if (!ec && !self->ws_closing_ && !self->ws_queue_.empty()) self->ws_write_next();
+      if (ec) return self->ws_abort();
+      if (!self->ws_closing_ && !self->ws_queue_.empty()) self->ws_write_next();
     });
   }
 
   void ws_close(std::uint16_t code, std::string reason) {
     if (!ws_ || ws_closing_ || ws_ended_) return;
+    if (!ws_open_) {  // the 101 is still being written: close once it is
+      if (!ws_pending_close_) ws_pending_close_.emplace(code, std::move(reason));
+      return;
+    }
     ws_closing_ = true;
-    if (reason.size() > 123) reason.resize(123);  // a close frame's payload is at most 125 bytes
+    // A close frame's payload is at most 125 bytes: the reason is cut to 123, on a UTF-8 boundary.
+    if (reason.size() > 123) {
+      reason.resize(123);
+      while (!reason.empty() && (static_cast<unsigned char>(reason.back()) & 0xC0) == 0x80) reason.pop_back();
+      if (!reason.empty() && (static_cast<unsigned char>(reason.back()) & 0x80)) reason.pop_back();
+    }
     websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
+    // A hard deadline: a peer that never completes the closing handshake (or never reads, so that
+    // the close frame cannot even be written) is dropped.
+    handler_timer_.expires_after(server_->options.limits.handshake_timeout);
+    handler_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e) self->ws_abort();
+    });
     ws_->async_close(why, [self = shared_from_this()](beast::error_code ec) {
       if (ec) self->ws_end();  // else the read loop ends when the peer's close arrives
     });
+  }
+
+  // Drops the connection at once; the pending operations end with errors and ws_end() follows
+  // (called here too, so that `closed` runs even if the executor stops first).
+  void ws_abort() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().close(ignored);
+    ws_end();
   }
 
   void ws_end() {
@@ -610,7 +664,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer ws_buffer_;
   std::deque<std::string> ws_queue_;
   std::size_t ws_queued_bytes_ = 0;
-  bool ws_writing_ = false, ws_closing_ = false, ws_ended_ = false;
+  std::optional<RateLimiter> ws_messages_;  // the client's messages, one bucket
+  std::optional<std::pair<std::uint16_t, std::string>> ws_pending_close_;  // asked before the 101 was written
+  bool ws_open_ = false, ws_writing_ = false, ws_closing_ = false, ws_ended_ = false;
   std::shared_ptr<HttpServer::Impl> server_;
   std::string remote_;
   bool keep_alive_ = true;

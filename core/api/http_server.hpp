@@ -4,7 +4,8 @@
 // Contract:
 //  - TLS only (tls_context: 1.3 by default). HTTP/1.1 with keep-alive. Every response carries
 //    HSTS, nosniff, a deny-all Content-Security-Policy, no-referrer, X-Frame-Options DENY,
-//    Cache-Control no-store (unless the handler set its own) and X-Request-Id; no Server header.
+//    Cache-Control no-store (unless the handler set its own) and X-Request-Id; no Server header
+//    (but for a WebSocket's 101, below).
 //  - Limits, each answered as RFC 9457 problem+json and then the connection closed: a header
 //    larger than max_header_bytes (431), a body larger than max_body_bytes (413), a malformed
 //    request (400), a request not complete within request_timeout after its header (408), a
@@ -30,12 +31,17 @@
 //    long as a copy of its Respond exists, so a continuation that keeps `respond` may keep a
 //    reference to the request.
 //  - WebSockets (RFC 6455) on the same port and TLS: a route added with add_websocket() takes an
-//    upgrade request (GET with Upgrade: websocket) and either accepts it (101, then text messages
-//    both ways) or refuses it with an ordinary response; a plain GET there is 426. Limits: a
-//    message larger than websocket_max_message_bytes closes with 1009, a binary one with 1003; a
-//    client that reads so slowly that more than websocket_max_queued_bytes wait to be sent is
-//    closed with 1008; the server pings an idle socket and closes it when nothing comes back
-//    within websocket_idle_timeout; a socket given a deadline is closed with 1008 at it.
+//    upgrade request (GET with Upgrade: websocket, a Sec-WebSocket-Key and version 13, checked
+//    before the route runs) and either accepts it (101, then text messages both ways) or refuses
+//    it with an ordinary response; a plain GET there is 426. The 101 carries the same security
+//    headers as every response, and `Server: branchline` (Beast always sends one). Limits: a
+//    message larger than websocket_max_message_bytes closes with 1009, a binary one with 1003, more
+//    than websocket_messages from the client with 1008; the server pings an idle socket and closes
+//    it when nothing comes back within websocket_idle_timeout; a socket given a deadline is closed
+//    with 1008 at it. A close is a hard deadline: when the closing handshake has not finished
+//    within handshake_timeout the connection is dropped. A client that reads so slowly that more
+//    than websocket_max_queued_bytes wait to be sent is dropped at once (a close frame could not
+//    reach it). During a drain, an upgrade not yet accepted is answered 503.
 //  - shutdown(drain) stops accepting, closes idle connections and WebSockets (1001, going away),
 //    lets requests in flight finish (their responses say Connection: close), and closes whatever
 //    is left after `drain`. It blocks until every connection is gone; call it from a thread that
@@ -77,6 +83,7 @@ struct ServerLimits {
   std::size_t websocket_max_message_bytes = 64 * 1024;
   std::size_t websocket_max_queued_bytes = 1024 * 1024;
   std::chrono::milliseconds websocket_idle_timeout{60000};  // pinged at half of it
+  RateLimit websocket_messages{20, 40};                      // per socket, from the client
 };
 
 struct ServerOptions {

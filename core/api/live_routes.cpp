@@ -85,6 +85,9 @@ void connect(std::shared_ptr<const AccessGate> gate, const HttpRequest& original
     question.action = "session.live.connect";
     question.resource = {"User", principal->id()};
     question.audit_resource = json::object{{"type", "live_channel"}, {"id", principal->session_id}};
+    // The channel will carry customers' events: it opens only once its entry is durable, and
+    // not at all (503) when the ledger cannot take it.
+    question.durable = true;
     gate->authorize(*request, *principal, std::move(question), respond, [gate, principal, accept, subprotocol](Verdict verdict) {
       auto live = std::make_shared<LiveSocket>();
       live->gate = gate;

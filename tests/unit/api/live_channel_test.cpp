@@ -28,6 +28,10 @@ class LiveChannel : public ApiStack {
 TEST_F(LiveChannel, ASignedInCallerOpensItAndItCarriesThePrincipalAndTheIdpSession) {
   WssClient ws = client();
   ASSERT_EQ(open(ws, idp_.token()), 101);
+  // The 101 carries the security headers of every response, and no library's name or version.
+  EXPECT_EQ(std::string(ws.response()["X-Content-Type-Options"]), "nosniff");
+  EXPECT_NE(std::string(ws.response()["Strict-Transport-Security"]).find("max-age="), std::string::npos);
+  EXPECT_EQ(std::string(ws.response()["Server"]), "branchline");
   auto hello = ws.read();
   ASSERT_TRUE(hello);
   json::value h = json::parse(*hello);
@@ -92,14 +96,18 @@ TEST_F(LiveChannel, SingleLogoutOfItsSessionClosesItWithinASecond) {
 TEST_F(LiveChannel, ItClosesWhenTheTokenExpires) {
   json::object claims = idp_.claims();
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  claims["exp"] = now + 2;
+  claims["exp"] = now + 3;
   WssClient ws = client();
   ASSERT_EQ(open(ws, idp_.token(claims)), 101);
   ASSERT_TRUE(ws.read());
-  EXPECT_FALSE(ws.read(5s));
+  ws.write(R"({"type":"ping"})");
+  EXPECT_EQ(json::parse(ws.read().value_or("{}")).at("type"), "pong");  // open and working until then
+  EXPECT_FALSE(ws.read(6s));
+  auto closed_at = std::chrono::system_clock::now();
   EXPECT_TRUE(ws.closed());
   EXPECT_EQ(ws.close_code(), 1008);
   EXPECT_NE(ws.close_reason().find("expired"), std::string::npos) << ws.close_reason();
+  EXPECT_GE(closed_at, std::chrono::system_clock::time_point(std::chrono::seconds(now + 3)));  // not before exp
 }
 
 TEST_F(LiveChannel, WithoutAValidTokenTheUpgradeIsRefusedAndAudited) {
@@ -115,6 +123,18 @@ TEST_F(LiveChannel, WithoutAValidTokenTheUpgradeIsRefusedAndAudited) {
   net::HttpResponse plain = send("GET", "/api/v1/live", {{"Authorization", "Bearer " + idp_.token()}});
   EXPECT_EQ(plain.http_status, 426);
   EXPECT_EQ(header(plain, "Upgrade"), "websocket");
+  // A handshake Beast would refuse is refused before anything is decided, as a problem.
+  net::HttpHeaders upgrade{{"Authorization", "Bearer " + idp_.token()}, {"Connection", "Upgrade"}, {"Upgrade", "websocket"}};
+  net::HttpHeaders old_version = upgrade;
+  old_version.emplace_back("Sec-WebSocket-Version", "8");
+  old_version.emplace_back("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+  net::HttpResponse v8 = send("GET", "/api/v1/live", old_version);
+  EXPECT_EQ(v8.http_status, 426);
+  EXPECT_EQ(header(v8, "Sec-WebSocket-Version"), "13");
+  EXPECT_EQ(header(v8, "Content-Type"), "application/problem+json");
+  upgrade.emplace_back("Sec-WebSocket-Version", "13");
+  EXPECT_EQ(send("GET", "/api/v1/live", upgrade).http_status, 400);  // no key
+  EXPECT_TRUE(entries("policy.decide").empty());
 }
 
 TEST_F(LiveChannel, ABrowserGivesItsTokenAsASubprotocolAndGetsOnlyBranchlineV1Back) {
@@ -145,15 +165,49 @@ TEST_F(LiveChannel, AnOversizedOrBinaryMessageClosesTheSocketAndADrainSaysGoingA
   EXPECT_FALSE(binary.read());
   EXPECT_EQ(binary.close_code(), 1003);
 
+  // More than 40 messages at once (20 a second after that) is more than a client needs.
+  WssClient chatty = client();
+  ASSERT_EQ(open(chatty, idp_.token()), 101);
+  ASSERT_TRUE(chatty.read());
+  for (int i = 0; i < 60; ++i) chatty.write(R"({"type":"ping"})");
+  int pongs = 0;
+  while (chatty.read()) ++pongs;
+  EXPECT_EQ(chatty.close_code(), 1008);
+  EXPECT_EQ(chatty.close_reason(), "too many messages");
+  EXPECT_LT(pongs, 60);
+
   WssClient drained = client();
   ASSERT_EQ(open(drained, idp_.token()), 101);
   ASSERT_TRUE(drained.read());
-  std::thread stop([this] { api_->shutdown(2s); });
+  auto started = std::chrono::steady_clock::now();
+  std::thread stop([this] { api_->shutdown(5s); });
   EXPECT_FALSE(drained.read());
   stop.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);  // the socket closed; the drain did not run out
   EXPECT_EQ(drained.close_code(), 1001);
   EXPECT_EQ(sessions_->live(), 0u);
   api_.reset();
+}
+
+TEST_F(LiveChannel, AClientThatDoesNotReadIsDroppedAndLeavesTheRegistry) {
+  WssClient ws = client();
+  ASSERT_EQ(open(ws, idp_.token()), 101);
+  ASSERT_TRUE(ws.read());
+  // Pings whose pongs carry 60 KiB each, and the client reads none of them: the server's queue
+  // passes 1 MiB once the socket buffers are full, and the server drops the connection.
+  std::string ping = R"({"type":"ping","id":")" + std::string(60 * 1024, 'x') + R"("})";
+  for (int i = 0; i < 38 && sessions_->live() == 1u; ++i) {
+    for (int j = 0; j < 10; ++j) ws.write(ping);  // within the message rate: 10 a burst, then a pause
+    std::this_thread::sleep_for(600ms);
+  }
+  EXPECT_TRUE([&] {
+    for (int i = 0; i < 100 && sessions_->live() != 0u; ++i) std::this_thread::sleep_for(50ms);
+    return sessions_->live() == 0u;
+  }());
+  int pongs = 0;
+  while (ws.read(2s)) ++pongs;
+  EXPECT_TRUE(ws.closed() || ws.timed_out());
+  EXPECT_LT(pongs, 380);  // not everything it asked for: it was dropped
 }
 
 }  // namespace
