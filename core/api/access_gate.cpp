@@ -127,13 +127,23 @@ void AccessGate::record(const HttpRequest& request, json::object entry, bool dur
     });
     return post(std::move(next));
   }
-  append(request, std::move(entry), [this, respond = std::move(respond), next = std::move(next)](bl_status status) mutable {
-    if (status != BL_OK) {
-      log_ledger_failure(status);
-      return post([respond = std::move(respond)] { respond(ledger_unavailable()); });
-    }
-    post(std::move(next));
-  });
+  append(request, std::move(entry),
+         [this, &request, respond = std::move(respond), next = std::move(next)](bl_status status) mutable {
+           if (status != BL_OK) {
+             log_ledger_failure(status);
+             return post([respond = std::move(respond)] { respond(ledger_unavailable()); });
+           }
+           // `respond` kept alive keeps `request` valid (http_server.hpp).
+           post([&request, respond = std::move(respond), next = std::move(next)] {
+             // Answered already (503 at the request timeout while the entry was written): the client
+             // was told it failed, so it must not happen now. A retry with the same key is safe.
+             if (request.already_answered()) {
+               log::warn("api", "request " + request.request_id + " was answered before its audit entry was durable; not started");
+               return;
+             }
+             next();
+           });
+         });
 }
 
 void AccessGate::authenticate(const HttpRequest& request, Respond respond,

@@ -23,7 +23,9 @@
 //    for a `read_only` one: the read starts at once and its answer (Verdict::answer) is held
 //    until the entry is durable, so that the ledger's group commit and the plugin's read overlap
 //    without an answer ever leaving before its entry.
-//    When the ledger cannot be written the request fails closed: 503, nothing done.
+//    When the ledger cannot be written the request fails closed: 503, nothing done. A durable
+//    continuation whose request was answered meanwhile (the server's 503 at request_timeout) does
+//    not start: the client was told it failed.
 //  - Continuations (`next`) never run on the ledger's thread: after a durable write they go through
 //    options.post; otherwise they run on the calling thread (the server's or the plugin's reply).
 //  - The principal as the policies see it: User::"<iss>|<sub>" with roles (and Role parents),

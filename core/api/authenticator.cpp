@@ -188,7 +188,12 @@ Logout Authenticator::logout_from_result(std::string_view result, const std::str
   if (std::string subject = checked_text(o, "subject", 1024, false); !subject.empty()) logout.subject = subject;
   if (std::string sid = checked_text(o, "session_id", 1024, false); !sid.empty()) logout.session_id = sid;
   if (!logout.subject && !logout.session_id) throw std::invalid_argument("the result names neither a subject nor a session");
+  // The provider's own time of the logout, which its tokens' iat compare with; else ours.
   logout.at = now_s();
+  if (auto it = o.find("issued_at"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_int64() || it->value().as_int64() < 0) throw std::invalid_argument("'issued_at' is not a time");
+    logout.at = it->value().as_int64();
+  }
   return logout;
 }
 

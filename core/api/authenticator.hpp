@@ -107,8 +107,9 @@ class Authenticator {
   void authenticate(const HttpRequest& request, std::function<void(AuthResult)> done) const;
 
   static Principal principal_from_result(std::string_view result, const std::string& default_issuer);
-  // A validate_logout result as the logout it asks for, dated now; throws std::invalid_argument
-  // (also when it names neither a subject nor a session).
+  // A validate_logout result as the logout it asks for, dated by its issued_at (the provider's
+  // clock) or else now; throws std::invalid_argument (also when it names neither a subject nor a
+  // session).
   static Logout logout_from_result(std::string_view result, const std::string& default_issuer);
 
   const AuthOptions& options() const { return options_; }

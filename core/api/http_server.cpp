@@ -414,6 +414,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto preflight = server_->cors_preflight(*request)) return send(std::move(*preflight), *request);
     // Exactly one answer wins: the handler's (a response, or a WebSocket's acceptance), or the deadline's.
     auto answered = std::make_shared<std::atomic<bool>>(false);
+    request->answered = answered;
     auto self = shared_from_this();
     Respond respond = [self, request, answered](HttpResponse response) {
       if (answered->exchange(true)) return;

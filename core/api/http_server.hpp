@@ -52,6 +52,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -105,9 +106,13 @@ struct HttpRequest {
   std::string body;
   std::string remote_address;
   std::string request_id;
+  // Set by the server once the request has its answer (a handler's, or 503 at request_timeout):
+  // work that has not started by then must not start (access_gate checks it).
+  std::shared_ptr<const std::atomic<bool>> answered;
 
   // The first header of that name (case-insensitive), or "" when absent.
   std::string_view header(std::string_view name) const;
+  bool already_answered() const { return answered && answered->load(); }
 };
 
 struct HttpResponse {

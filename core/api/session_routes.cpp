@@ -84,6 +84,11 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
           log::error("api", std::string("the identity plugin returned a malformed logout result: ") + e.what());
           return refuse(400, "the logout token names no session");
         }
+        // Dated by the provider's clock (its tokens' iat compare with it), but never later than
+        // our clock allows it to be: a logout cannot refuse tokens the provider has yet to issue.
+        std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+        logout.at = std::min(logout.at, now_s + gate->authenticator().options().clock_skew_s);
         std::size_t closed = gate->authenticator().sessions().end(logout);
         json::object resource{{"type", "session"}, {"issuer", logout.issuer}};
         if (logout.session_id) resource["id"] = *logout.session_id;
@@ -93,6 +98,7 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
                                                   {"ip", request.remote_address}}},
                            {"resource", std::move(resource)},
                            {"outcome", "success"},
+                           {"logout_at", logout.at},  // for restore_logouts() after a restart
                            {"closed", closed}};
         log::info("api", "single logout from " + logout.issuer + ": " + std::to_string(closed) + " live sessions closed");
         gate->record(request, std::move(entry), true, respond, [respond] {

@@ -19,6 +19,7 @@
 #include "api/api_routes.hpp"
 #include "api/audit_archive.hpp"
 #include "api/http_server.hpp"
+#include "api/logout_record.hpp"
 #include "api/plugin_ports.hpp"
 #include "api/session_registry.hpp"
 #include "api/tls_context.hpp"
@@ -379,8 +380,14 @@ int run(const std::string& config_file) {
       context.host_status = [status_board] { return (*status_board)(); };
       // A token is accepted while exp - now <= lifetime + skew, and until exp + skew: remember a
       // logout that long.
-      auto sessions =
-          std::make_shared<api::SessionRegistry>(a.max_token_lifetime + 2 * std::chrono::seconds(auth.clock_skew_s));
+      const auto remember = a.max_token_lifetime + 2 * std::chrono::seconds(auth.clock_skew_s);
+      auto sessions = std::make_shared<api::SessionRegistry>(remember);
+      // Logouts survive a restart: those the ledger holds from the last `remember` apply again.
+      {
+        auto reader = audit::LedgerReader::open(data_dir / "audit.db");
+        std::size_t restored = api::restore_logouts(*sessions, *reader, remember);
+        if (restored > 0) log::info("api", std::to_string(restored) + " single logouts restored from the audit ledger");
+      }
       api::AccessOptions access;
       access.per_principal = api::RateLimit{a.per_principal_per_second, a.per_principal_burst};
       access.node = cfg.node_id;

@@ -497,6 +497,11 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     if (auto cache = auth.find("token_cache_s"); cache != auth.end())
       out.token_cache = std::chrono::seconds(cache->value().as_int64());
     out.public_url = str(auth, "public_url");
+    // A DPoP proof names the URL it was made for; without public_url the host compares it with
+    // the Host header the client itself sent, which a proxy may rewrite and a client may choose.
+    if (out.public_url.empty() && cfg.environment == "production")
+      problems.push_back(cfg.at("/api", "the API has no auth.public_url: DPoP proofs would be checked against the client's own Host header",
+                                "add api.auth.public_url, the URL clients call, e.g. public_url: https://api.bank.example", true));
     cfg.api = std::move(out);
   }
   const json::object& audit = obj(root, "audit");

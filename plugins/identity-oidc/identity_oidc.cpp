@@ -501,7 +501,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (jti.empty()) refuse("logout token has no jti");
     if (!logout_seen_.first_use(c.issuer + "|" + jti, iat + c.logout_max_age_s + 2 * c.clock_skew_s + 10, now))
       refuse("logout token replayed (jti)");
-    json::object result{{"issuer", c.issuer}, {"token_id", jti}};
+    json::object result{{"issuer", c.issuer}, {"token_id", jti}, {"issued_at", iat}};
     if (!sub.empty()) result["subject"] = sub;
     if (!sid.empty()) result["session_id"] = sid;
     return json::serialize(result);

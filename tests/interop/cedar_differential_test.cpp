@@ -9,6 +9,7 @@
 //
 // Environment: CEDAR_DIFF_CASES (policy sets; default 1500, 12 requests each), CEDAR_DIFF_SEED.
 #include "policy/policy_set.hpp"
+#include "../support/test_node.hpp"
 
 #include <gtest/gtest.h>
 
@@ -384,7 +385,7 @@ TEST(CedarDifferential, EveryDecisionAgreesWithCedarOnGeneratedPoliciesAndReques
       all.push_back(std::move(c));
     }
   }
-  std::string command = std::string(BRANCHLINE_NODE_EXECUTABLE) + " " + (peers / "cedar-decide.cjs").string() + " < " +
+  std::string command = test::test_node() + " " + (peers / "cedar-decide.cjs").string() + " < " +
                         (dir / "cases.jsonl").string() + " > " + (dir / "answers.jsonl").string();
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 

@@ -4,6 +4,8 @@
 // BRANCHLINE_TEST_PEERS_DIR; ./tests/run.sh installs the npm packages.
 #pragma once
 
+#include "test_node.hpp"
+
 #include "https_call.hpp"
 #include "net/http_client.hpp"
 
@@ -38,7 +40,7 @@ class OidcPeer {
       : cert_(cert) {
     std::filesystem::create_directories(dir);
     std::filesystem::path out = dir / "peer.out", err = dir / "peer.err";
-    std::vector<std::string> argv{BRANCHLINE_NODE_EXECUTABLE,
+    std::vector<std::string> argv{test_node(),
                                   std::string(BRANCHLINE_TEST_PEERS_DIR) + "/oidc-provider.mjs",
                                   "--cert", cert.string(), "--key", key.string(), "--state", (dir / "state").string()};
     if (!backchannel_url.empty()) argv.insert(argv.end(), {"--backchannel", backchannel_url});

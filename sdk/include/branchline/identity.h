@@ -47,8 +47,13 @@ typedef struct bl_identity_api {
 
   /* Validates a logout notification received by the host's API. Optional (NULL).
    * body:   {"logout_token": string}   (OIDC back-channel logout token or SAML LogoutRequest)
-   * result: {"issuer"?: string, "subject"?: string, "session_id"?: string, "token_id"?: string}
-   *         (subject or session_id at least; a session id is unique only per issuer)
+   * result: {"issuer"?: string, "subject"?: string, "session_id"?: string, "token_id"?: string,
+   *          "issued_at"?: integer}
+   *         (subject or session_id at least; a session id is unique only per issuer).
+   *         "issued_at" (Unix seconds) is when the provider issued the logout, by its own clock:
+   *         a logout naming only the subject refuses that subject's tokens issued up to then, so
+   *         the provider's clock is the one to compare their "iat" with (since ABI 1.x; a plugin
+   *         that leaves it out gets the host's time of arrival instead).
    * errors: BL_UNAUTHENTICATED for a forged, replayed or malformed logout token. */
   void (*validate_logout)(bl_plugin_instance* instance, const bl_request* request);
 

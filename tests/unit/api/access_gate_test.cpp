@@ -51,6 +51,18 @@ class AccessGateOrder : public ::testing::Test {
     return q;
   }
 
+  // A transfer by an advisor who has just met its step-up: a change.
+  Question transfer() {
+    advisor_.acr = "urn:branchline:loa:2";
+    advisor_.auth_time = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count() - 10;
+    Question q = read();
+    q.action = "core.operation.transfer";
+    q.read_only = false;
+    q.field_groups = false;
+    return q;
+  }
+
   std::shared_ptr<HeldLedger> ledger_;
   std::shared_ptr<AccessGate> gate_;
   Principal advisor_;
@@ -94,13 +106,7 @@ TEST_F(AccessGateOrder, AFailedEntryTurnsAReadInto503AndDropsItsAnswer) {
 }
 
 TEST_F(AccessGateOrder, AChangeStartsOnlyOnceItsEntryIsDurable) {
-  advisor_.acr = "urn:branchline:loa:2";
-  advisor_.auth_time = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count() - 10;
-  Question q = read();
-  q.action = "core.operation.transfer";
-  q.read_only = false;
-  q.field_groups = false;
+  Question q = transfer();
   bool started = false;
   gate_->authorize(request_, advisor_, q, respond_, [&started](Verdict) { started = true; });
   EXPECT_FALSE(started);
@@ -111,6 +117,18 @@ TEST_F(AccessGateOrder, AChangeStartsOnlyOnceItsEntryIsDurable) {
   ledger_->release(BL_UNAVAILABLE);
   EXPECT_FALSE(started);
   EXPECT_EQ(answers_, std::vector<int>{503});
+}
+
+TEST_F(AccessGateOrder, AChangeWhoseRequestTimedOutWhileItsEntryWasWrittenDoesNotStart) {
+  Question q = transfer();
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  request_.answered = answered;
+  bool started = false;
+  gate_->authorize(request_, advisor_, q, respond_, [&started](Verdict) { started = true; });
+  *answered = true;  // the server's 503 at request_timeout, while the ledger still writes
+  ledger_->release(BL_OK);
+  EXPECT_FALSE(started);
+  EXPECT_TRUE(answers_.empty());  // and nothing more is sent: the client has its 503
 }
 
 TEST_F(AccessGateOrder, AStepUpRuleOnFieldGroupsDeniesEveryGroupUntilItIsMet) {

@@ -6,6 +6,7 @@
 #include "../../support/api_stack.hpp"
 #include "../../support/scoped_tmpfs.hpp"
 
+#include "api/logout_record.hpp"
 #include "common/sha256.hpp"
 
 
@@ -364,6 +365,43 @@ TEST_F(ApiAuthentication, WhenTheLedgerCannotBeWrittenTheRequestFailsClosed) {
   gate_.reset();
   std::filesystem::remove(data_dir_ / "small-disk" / "fill");
   ledger.reset();  // before the disk goes
+}
+
+// The host's memory of ended sessions is rebuilt from the ledger at start: a token refused before
+// a restart is refused after it, and a later sign-in still works.
+TEST_F(ApiAuthentication, SingleLogoutsSurviveARestartOfTheHost) {
+  start_api();
+  std::string session_token = idp_.token();  // advisor-1, sid-advisor-1
+  json::object other = idp_.claims("advisor-2");
+  other.erase("sid");
+  std::string subject_token = idp_.token(other);
+  ASSERT_EQ(logout(idp_.token(logout_claims(idp_, "lo-r1"), "es-1", "logout+jwt")).http_status, 200);
+  json::object by_subject = logout_claims(idp_, "lo-r2");
+  by_subject.erase("sid");
+  by_subject["sub"] = "advisor-2";
+  ASSERT_EQ(logout(idp_.token(by_subject, "es-1", "logout+jwt")).http_status, 200);
+  ASSERT_EQ(me(session_token).http_status, 401);
+  ASSERT_EQ(me(subject_token).http_status, 401);
+  EXPECT_EQ(entries("auth.logout").at(1).at("logout_at"), by_subject.at("iat"));  // the provider's time
+
+  // "Restart": a new registry, rebuilt from the ledger, behind a new server.
+  api_->shutdown(std::chrono::milliseconds(500));
+  api_.reset();
+  sessions_ = std::make_shared<api::SessionRegistry>(std::chrono::seconds(3660));
+  auto reader = audit::LedgerReader::open(data_dir_ / "audit.db");
+  EXPECT_EQ(api::restore_logouts(*sessions_, *reader, std::chrono::seconds(3660)), 2u);
+  start_api();
+  EXPECT_EQ(me(session_token).http_status, 401);
+  EXPECT_EQ(me(subject_token).http_status, 401);
+  json::object later = idp_.claims("advisor-2");
+  later.erase("sid");
+  later["iat"] = now() + 2;  // signed in again after the logout
+  EXPECT_EQ(me(idp_.token(later)).http_status, 200);
+
+  // Logouts older than the memory are not brought back (every token they refused has expired).
+  auto fresh = std::make_shared<api::SessionRegistry>(std::chrono::seconds(3660));
+  EXPECT_EQ(api::restore_logouts(*fresh, *reader, std::chrono::seconds(3660), std::chrono::system_clock::now() + std::chrono::hours(2)),
+            0u);
 }
 
 }  // namespace

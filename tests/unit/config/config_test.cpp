@@ -230,6 +230,21 @@ TEST(Config, TheApiChecksTokensWithTheOnlyIdentityInstanceOrTheOneNamed) {
   EXPECT_NE(d.message.find("'crm' is not an instance of kind identity"), std::string::npos) << d.message;
 }
 
+TEST(Config, InProductionTheApiNeedsItsOwnCertificateAndPublicUrl) {
+  std::string production = replace(kValid, "environment: staging", "environment: production");
+  std::string with_tls = replace(production, "plugins:\n",
+                                 "api:\n  tls: {cert_file: /etc/branchline/api.pem, key_file: /etc/branchline/api.key}\nplugins:\n");
+  Diagnostic d = problem(with_tls);
+  EXPECT_EQ(d.mark.line, 5);  // the api: key
+  EXPECT_NE(d.to_string().find("no auth.public_url"), std::string::npos) << d.to_string();
+  EXPECT_NE(d.to_string().find("fix: add api.auth.public_url"), std::string::npos) << d.to_string();
+  std::string complete = replace(with_tls, "plugins:\n", "  auth: {public_url: \"https://api.bank.example\"}\nplugins:\n");
+  EXPECT_EQ(load_config_text(complete, "bank.yaml", env({})).api->public_url, "https://api.bank.example");
+  // Without its certificate, production refuses the development one.
+  std::string no_tls = replace(production, "plugins:\n", "api:\n  auth: {public_url: \"https://api.bank.example\"}\nplugins:\n");
+  EXPECT_NE(problem(no_tls).message.find("development certificate is not used in production"), std::string::npos);
+}
+
 TEST(Config, TheCustomerRoutesUseTheOnlyCrmAndCoreBankingInstancesOrTheOnesNamed) {
   std::string with_api = replace(kValid, "plugins:\n", "api: {listen: 127.0.0.1:0}\nplugins:\n");
   const std::string core = "  - id: core\n    plugin: core-banking-sqlite\n    kind: core_banking\n";
