@@ -52,8 +52,8 @@ typedef struct bl_identity_api {
    *         (subject or session_id at least; a session id is unique only per issuer).
    *         "issued_at" (Unix seconds) is when the provider issued the logout, by its own clock:
    *         a logout naming only the subject refuses that subject's tokens issued up to then, so
-   *         the provider's clock is the one to compare their "iat" with (since ABI 1.x; a plugin
-   *         that leaves it out gets the host's time of arrival instead).
+   *         the provider's clock is the one to compare their "iat" with. Optional: without it
+   *         the host dates the logout at its arrival.
    * errors: BL_UNAUTHENTICATED for a forged, replayed or malformed logout token. */
   void (*validate_logout)(bl_plugin_instance* instance, const bl_request* request);
 
