@@ -117,8 +117,10 @@ function configuration() {
       };
     },
     ttl: { AccessToken: 300, IdToken: 300, Session: 3600, Grant: 3600, Interaction: 600, AuthorizationCode: 60 },
-    // Tests only: the default client refuses loopback targets (an SSRF guard), and Branchline
-    // listens on 127.0.0.1 with its development certificate (NODE_EXTRA_CA_CERTS trusts it).
+    // Tests only, for oidc-provider 9 and later (8, pinned for Node.js 18, sends with got over
+    // Node's https agent and ignores this): their default client refuses loopback targets (an SSRF
+    // guard), and Branchline listens on 127.0.0.1 with its development certificate
+    // (NODE_EXTRA_CA_CERTS trusts it, in both).
     fetch: (url, options) => { delete options.dispatcher; return fetch(url, options); },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     renderError: async (ctx, out) => { ctx.type = 'json'; ctx.body = out; },
