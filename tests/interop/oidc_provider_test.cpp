@@ -11,6 +11,7 @@
 #include "../support/api_on_loopback.hpp"
 #include "../support/ledger_entries.hpp"
 #include "../support/oidc_peer.hpp"
+#include "../support/wss_client.hpp"
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
 #include "api/http_server.hpp"
@@ -261,19 +262,21 @@ TEST_F(OidcProviderAtTheApi, TheProvidersLogoutEndsTheSessionAtTheApiWithinASeco
   EXPECT_EQ(who.at("attributes"), (json::object{{"region", "north"}, {"branch", "b-12"}}));
   std::string sid(who.at("session_id").as_string());
 
-  // A live session of that sign-in (what a WebSocket or a media session registers).
-  std::promise<std::chrono::steady_clock::time_point> closed;
-  auto live = sessions_->attach({peer_->issuer(), "advisor-1", sid}, std::nullopt,
-                                [&closed] { closed.set_value(std::chrono::steady_clock::now()); });
-  ASSERT_TRUE(live);
+  // A live session of that sign-in: the live channel, a real WebSocket opened with the provider's token.
+  WssClient live(tls_.cert_file.string());
+  ASSERT_EQ(live.connect(api_->port(), "/api/v1/live", {{"Authorization", "Bearer " + token}}), 101) << live.error();
+  auto hello = live.read();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(json::parse(*hello).at("session_id"), json::value(sid));
 
   auto started = std::chrono::steady_clock::now();
   peer_->logout(std::string(tokens.at("browser").as_string()));  // the user signs out at the provider
-  auto closed_at = closed.get_future();
-  ASSERT_EQ(closed_at.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  auto took = closed_at.get() - started;
+  EXPECT_FALSE(live.read(std::chrono::seconds(10)));  // the close frame, sent by the host on the provider's logout
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(live.closed());
+  EXPECT_EQ(live.close_code(), 1008);
   EXPECT_LT(took, std::chrono::seconds(1));
-  std::printf("single logout from the real provider: the live session closed %.0f ms after the user signed out\n",
+  std::printf("single logout from the real provider: the WebSocket was closed %.0f ms after the user signed out\n",
               std::chrono::duration<double, std::milli>(took).count());
 
   r = me(token);
