@@ -11,6 +11,7 @@
 #include "../support/api_on_loopback.hpp"
 #include "../support/ledger_entries.hpp"
 #include "../support/oidc_peer.hpp"
+#include "../support/test_idp.hpp"
 #include "../support/wss_client.hpp"
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
@@ -194,8 +195,10 @@ class OidcProviderAtTheApi : public ReferencePlugin {
     api::AccessOptions options;
     options.node = "node-1";
     options.post = [this](std::function<void()> work) { boost::asio::post(io_, std::move(work)); };
+    api::AuthOptions auth;
+    auth.max_token_bytes = 6144;  // below the test client's 8 KiB header cap, so that "oversized" reaches the server
     gate_ = std::make_shared<api::AccessGate>(
-        std::make_shared<api::Authenticator>(identity_, sessions_, api::AuthOptions{}),
+        std::make_shared<api::Authenticator>(identity_, sessions_, auth),
         std::make_shared<const policy::PolicySet>(policy::PolicySet::embedded_default()), env_.audit, options);
     api::ApiContext context;
     context.gate = gate_;
@@ -290,6 +293,62 @@ TEST_F(OidcProviderAtTheApi, TheProvidersLogoutEndsTheSessionAtTheApiWithinASeco
   EXPECT_EQ(peer_->events().at(0).at("event"), "backchannel.success");  // the provider saw our 200
   // A new sign-in is a new session.
   EXPECT_EQ(me(std::string(peer_->login("advisor-1", kLoa1).at("access_token").as_string())).http_status, 200);
+}
+
+// The attack suite against the real provider: its own token altered, tokens it "signed" with its
+// own keys but wrong claims (made by its /test/sign helper), HS256 keyed with its published RSA
+// key, an unknown key. Each is refused 401 at the API and audited, and the genuine token passes.
+TEST_F(OidcProviderAtTheApi, EveryAttackTokenMadeFromTheRealProvidersTokenAndKeysIs401AndAudited) {
+  std::string good(peer_->login("advisor-1", kLoa1).at("access_token").as_string());
+  ASSERT_EQ(me(good).http_status, 200);
+  std::size_t dot1 = good.find('.'), dot2 = good.find('.', dot1 + 1);
+  std::string payload_b64 = good.substr(dot1 + 1, dot2 - dot1 - 1);
+  json::object claims = json::parse(*jose::base64url_decode(payload_b64)).as_object();
+  auto b64 = [](std::string_view s) { return jose::base64url_encode(s); };
+  auto signed_with = [&](const std::string& kid, auto change) {
+    json::object c = claims;
+    change(c);
+    return peer_->sign(kid, {{"typ", "at+jwt"}}, c);
+  };
+  auto now_s = [] { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); };
+  // The provider's RSA key as it publishes it, for the HMAC confusion.
+  jose::JwkSet published = jose::parse_jwks(peer_->jwks_text());
+  const jose::Jwk* rsa = nullptr;
+  for (const auto& k : published.keys)
+    if (k.kty == "RSA") rsa = &k;
+  ASSERT_NE(rsa, nullptr);
+  Key rogue = make_key("EC", "P-256");
+
+  std::vector<std::pair<std::string, std::string>> attacks = {
+      {"alg none", b64(R"({"alg":"none","typ":"at+jwt"})") + "." + payload_b64 + ".c2ln"},
+      {"HS256 keyed with the RSA public key", hs256_keyed_with_public_pem(rsa->key.get(), rsa->kid, payload_b64)},
+      {"wrong audience", signed_with("es-1", [](json::object& c) { c["aud"] = "another-api"; })},
+      {"wrong issuer", signed_with("es-1", [&](json::object& c) { c["iss"] = peer_->issuer() + "/"; })},
+      {"expired", signed_with("es-1", [&](json::object& c) { c["exp"] = now_s() - 120; })},
+      {"not yet valid", signed_with("es-1", [&](json::object& c) { c["nbf"] = now_s() + 600; })},
+      {"unknown kid", jose::sign({{"alg", "ES256"}, {"typ", "at+jwt"}, {"kid", "rogue"}}, claims, rogue.get(), jose::Alg::ES256)},
+      {"tampered payload", good.substr(0, dot1 + 1) + b64(json::serialize([&] {
+                             json::object c = claims;
+                             c["roles"] = json::array{"auditor"};
+                             return c;
+                           }())) + good.substr(dot2)},
+      {"oversized", signed_with("es-1", [](json::object& c) { c["pad"] = std::string(5000, 'x'); })},
+      {"not an access token (typ)", peer_->sign("es-1", {{"typ", "JWT"}}, claims)},
+  };
+  for (const auto& [name, token] : attacks) {
+    SCOPED_TRACE(name);
+    net::HttpResponse r = me(token);
+    EXPECT_EQ(r.http_status, 401) << r.body;
+  }
+  std::size_t refused = 0;
+  for (const auto& e : ledger_entries(data_dir_ / "audit.db"))
+    if (e.at("action") == "auth.token") {
+      ++refused;
+      EXPECT_EQ(e.at("outcome"), "denied");
+      EXPECT_EQ(e.at("status"), 401);
+    }
+  EXPECT_EQ(refused, attacks.size());
+  EXPECT_EQ(me(good).http_status, 200);
 }
 
 TEST_F(OidcProviderAtTheApi, MovingMoneyAsksForAStepUpThatASecondFactorSignInMeets) {

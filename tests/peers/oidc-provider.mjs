@@ -15,7 +15,10 @@
 //                         makes the provider send its back-channel logout tokens;
 //      GET  /test/events  -> [{event, ...}]: back-channel deliveries and their outcome;
 //      POST /test/rotate  -> {kid}: adds a new signing key in front (the provider signs with it
-//                         from now on; the old one stays published).
+//                         from now on; the old one stays published);
+//      POST /test/sign    {kid, header, payload} -> {jws}: signs claims the test chose with the
+//                         provider's own key `kid` (the attack suite's expired, wrong-audience,
+//                         ... tokens, as only this provider could have made them).
 // Keys live in DIR/jwks.json (made on first start), so a restart keeps them.
 import { createServer } from 'node:https';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -248,13 +251,25 @@ async function rotate() {
   return { kid: key.kid };
 }
 
+async function sign({ kid, header, payload }) {
+  const jwk = jwks.keys.find((k) => k.kid === kid);
+  if (!jwk) throw new Error(`no key ${kid}`);
+  const key = await jose.importJWK(jwk, jwk.alg);
+  const jws = await new jose.CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: jwk.alg, kid, ...header }).sign(key);
+  return { jws };
+}
+
 async function body(req) {
   let text = '';
   for await (const chunk of req) { text += chunk; if (text.length > 65536) throw new Error('body too large'); }
   return text ? JSON.parse(text) : {};
 }
 
-const helpers = { 'POST /test/login': login, 'POST /test/logout': logout, 'POST /test/rotate': rotate, 'GET /test/events': async () => events };
+const helpers = {
+  'POST /test/login': login, 'POST /test/logout': logout, 'POST /test/rotate': rotate, 'POST /test/sign': sign,
+  'GET /test/events': async () => events,
+};
 server.on('request', async (req, res) => {
   const helper = helpers[`${req.method} ${req.url}`];
   if (!helper) return provider.callback()(req, res);

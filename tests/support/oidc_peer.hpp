@@ -114,6 +114,18 @@ class OidcPeer {
   void logout(const std::string& browser) { call("POST", "/test/logout", {{"browser", browser}}); }
   std::string rotate() { return std::string(call("POST", "/test/rotate").at("kid").as_string()); }
   boost::json::array events() { return call("GET", "/test/events").as_array(); }
+  // A JWS of `payload` signed with the provider's own key `kid` (header: typ and the like).
+  std::string sign(const std::string& kid, const boost::json::object& header, const boost::json::object& payload) {
+    return std::string(call("POST", "/test/sign", {{"kid", kid}, {"header", header}, {"payload", payload}}).at("jws").as_string());
+  }
+  // The provider's published key set, as its jwks_uri serves it.
+  std::string jwks_text() {
+    net::HttpPolicy policy;
+    policy.ca_file = cert_.string();
+    net::HttpResponse r = https_call(client_, policy, "GET", issuer_ + "/jwks", {});
+    if (r.status != BL_OK || r.http_status != 200) throw std::runtime_error("jwks: HTTP " + std::to_string(r.http_status));
+    return r.body;
+  }
 
  private:
   void stop() {
