@@ -41,14 +41,14 @@ Router make_router(const ApiContext& context) {
   if (context.gate) {
     add_session_routes(router, context.gate);
     add_live_routes(router, context.gate);
-    add_customer_routes(router, context.gate, context.crm, context.core_banking);
+    add_customer_routes(router, context.gate, context.crm, context.core_banking, context.customer_attribute_cache);
     add_audit_routes(router, context.gate, context.audit_archive);
     add_status_routes(router, context.gate, context.host_status);
   } else {
     Router table;
     add_session_routes(table, nullptr);
     add_live_routes(table, nullptr);
-    add_customer_routes(table, nullptr, nullptr, nullptr);
+    add_customer_routes(table, nullptr, nullptr, nullptr, {});
     add_audit_routes(table, nullptr, nullptr);
     add_status_routes(table, nullptr, nullptr);
     for (const auto& route : table.routes())

@@ -18,6 +18,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,8 @@ struct ApiContext {
   // The plugin instances behind the customer routes (null: those routes answer 503).
   std::shared_ptr<PluginCrm> crm;
   std::shared_ptr<PluginCoreBanking> core_banking;
+  // How long a customer's policy attributes (region) read from the CRM are reused; 0: never.
+  std::chrono::seconds customer_attribute_cache{30};
   // The audit ledger as auditors read it (null: the audit routes answer 503).
   std::shared_ptr<AuditArchive> audit_archive;
   // The host's status document for operators: node, state, plugin instances and their health, the
@@ -49,7 +52,7 @@ Router make_router(const ApiContext& context);
 // The route groups make_router() adds (with a null gate only to list their routes).
 void add_session_routes(Router& router, std::shared_ptr<const AccessGate> gate);
 void add_customer_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<PluginCrm> crm,
-                         std::shared_ptr<PluginCoreBanking> core_banking);
+                         std::shared_ptr<PluginCoreBanking> core_banking, std::chrono::seconds attribute_cache);
 void add_live_routes(Router& router, std::shared_ptr<const AccessGate> gate);
 void add_audit_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<AuditArchive> archive);
 void add_status_routes(Router& router, std::shared_ptr<const AccessGate> gate,

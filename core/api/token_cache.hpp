@@ -8,20 +8,19 @@
 //  - An entry lives until the token's expiry or `ttl` after it was checked, whichever comes
 //    first: `ttl` bounds how long a token stays accepted after its provider withdrew the key
 //    that signed it. ttl 0 turns the cache off.
-//  - At most `max_entries`: when full, expired entries go, then the oldest ones.
+//  - At most `max_entries`: when full, expired entries go, then the oldest ones (expiring_cache.hpp).
 //  - The checks that depend on the time or the host's state (expiry, the longest lifetime, the
 //    logout record) are not the cache's: the authenticator runs them on every request.
 //  - Thread-safe.
 #pragma once
 
+#include "api/expiring_cache.hpp"
+
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace branchline::api {
 
@@ -42,18 +41,9 @@ class TokenCache {
   std::size_t size() const;
 
  private:
-  struct Entry {
-    std::shared_ptr<const Principal> principal;
-    std::int64_t until = 0;
-    std::uint64_t seq = 0;  // which insertion: an older name in order_ does not evict it
-  };
   std::int64_t ttl_s_;
   std::size_t max_entries_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::deque<std::pair<std::string, std::uint64_t>> order_;  // insertion order; may name entries gone or replaced
-  std::uint64_t next_seq_ = 0;
-  std::int64_t swept_at_ = 0;  // expired entries are swept at most once a second
+  ExpiringCache<std::shared_ptr<const Principal>> entries_;
 };
 
 }  // namespace branchline::api

@@ -374,6 +374,7 @@ int run(const std::string& config_file) {
         core_banking = std::make_shared<api::PluginCoreBanking>(a.core_banking, io.get_executor(), std::chrono::milliseconds(10000));
       context.crm = crm;
       context.core_banking = core_banking;
+      context.customer_attribute_cache = a.customer_attribute_cache;
       // Auditors read the ledger through its own reader thread; operators see the status board.
       archive = std::make_shared<api::AuditArchive>(data_dir / "audit.db");
       context.audit_archive = archive;

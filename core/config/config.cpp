@@ -497,6 +497,8 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     if (auto cache = auth.find("token_cache_s"); cache != auth.end())
       out.token_cache = std::chrono::seconds(cache->value().as_int64());
     out.public_url = str(auth, "public_url");
+    if (auto cache = a.find("customer_attribute_cache_s"); cache != a.end())
+      out.customer_attribute_cache = std::chrono::seconds(cache->value().as_int64());
     // A DPoP proof names the URL it was made for; without public_url the host compares it with
     // the Host header the client itself sent, which a proxy may rewrite and a client may choose.
     if (out.public_url.empty() && cfg.environment == "production")

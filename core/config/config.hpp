@@ -109,6 +109,7 @@ struct ApiConfig {
   std::chrono::seconds max_token_lifetime{3600};  // api.auth.max_token_lifetime_s
   std::chrono::seconds token_cache{30};           // api.auth.token_cache_s (0: every token to the plugin)
   std::string public_url;                         // api.auth.public_url: the URL clients call (DPoP htu)
+  std::chrono::seconds customer_attribute_cache{30};  // api.customer_attribute_cache_s (0: ask the CRM every time)
 };
 
 struct HostConfig {

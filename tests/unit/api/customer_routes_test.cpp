@@ -132,6 +132,36 @@ TEST_F(ApiCustomers, AnAdvisorSeesOnlyTheFieldGroupsOfTheirRoleAndEachGroupsDeci
   EXPECT_EQ(reads[1].at("actor").at("principal"), json::value(idp_.issuer + "|advisor-1"));
 }
 
+TEST_F(ApiCustomers, ACustomersRegionIsAskedOfTheCrmOnceWhileFreshAndAMissingCustomerEveryTime) {
+  serve();  // the default: reused for 30 s
+  auto region_reads = [&] {
+    std::size_t n = 0;
+    for (const auto& e : entries("crm.customer.read"))
+      if (e.at("fields") == json::array{"region"}) ++n;
+    return n;
+  };
+  ASSERT_EQ(get(advisor(), "/api/v1/customers/c-1001").http_status, 200);
+  ASSERT_EQ(get(advisor(), "/api/v1/customers/c-1001").http_status, 200);
+  ASSERT_EQ(get(advisor(), "/api/v1/customers/c-1001/accounts").http_status, 200);
+  EXPECT_EQ(region_reads(), 1u);
+  EXPECT_EQ(get(advisor(), "/api/v1/customers/c-1003").http_status, 403);  // another region, also from the cache next time
+  EXPECT_EQ(get(advisor(), "/api/v1/customers/c-1003").http_status, 403);
+  EXPECT_EQ(region_reads(), 2u);
+  // A missing one (403 to an advisor, as a forbidden one): asked every time.
+  EXPECT_EQ(get(advisor(), "/api/v1/customers/c-9999").http_status, 403);
+  EXPECT_EQ(get(advisor(), "/api/v1/customers/c-9999").http_status, 403);
+  EXPECT_EQ(region_reads(), 4u);
+
+  // With the cache off, every read asks.
+  api_->shutdown(std::chrono::milliseconds(500));
+  api::ApiContext context = plugins();
+  context.customer_attribute_cache = std::chrono::seconds(0);
+  start_api(std::nullopt, nullptr, std::move(context));
+  ASSERT_EQ(get(advisor(), "/api/v1/customers/c-1001").http_status, 200);
+  ASSERT_EQ(get(advisor(), "/api/v1/customers/c-1001").http_status, 200);
+  EXPECT_EQ(region_reads(), 6u);
+}
+
 TEST_F(ApiCustomers, ASupervisorAlsoSeesReferencesAndACustomerSeesOnlyTheirOwnProfile) {
   serve();
   net::HttpResponse r = get(token_for("sup-1", {"supervisor", "advisor"}), "/api/v1/customers/c-1002");
