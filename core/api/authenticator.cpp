@@ -279,9 +279,6 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
       [done = std::move(done), refuse, dpop, token = std::string(token), sessions = sessions_, options = options_,
        cache = cache_, cache_key = std::move(cache_key),
        default_issuer = identity_->default_issuer()](bl_status status, std::string text) mutable {
-        // identity.h: PERMISSION_DENIED on a DPoP request is the proof's fault, not the token's.
-        if (status == BL_PERMISSION_DENIED && dpop)
-          return done(refuse(401, text.empty() ? "the DPoP proof was refused" : text, dpop, "invalid_dpop_proof", token));
         if (status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT || status == BL_PERMISSION_DENIED)
           return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, "invalid_token", token));
         if (status != BL_OK)

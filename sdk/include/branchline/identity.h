@@ -41,10 +41,7 @@ typedef struct bl_identity_api {
    *         The principal is the pair (issuer, subject). A plugin that returns "confirmation"
    *         has checked the DPoP proof (RFC 9449); a token bound to a key must be refused when it
    *         arrives as a plain bearer token.
-   * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_PERMISSION_DENIED for a
-   *         good DPoP-bound token whose DPoP proof is missing, stale, replayed or for another key,
-   *         method, URL or token (the API answers error="invalid_dpop_proof", RFC 9449 7.1, so
-   *         that the client makes a new proof instead of a new sign-in); BL_UNAVAILABLE when the
+   * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_UNAVAILABLE when the
    *         provider's keys cannot be fetched. */
   void (*validate_token)(bl_plugin_instance* instance, const bl_request* request);
 
