@@ -138,7 +138,7 @@ void AccessGate::record(const HttpRequest& request, json::object entry, bool dur
              // Answered already (503 at the request timeout while the entry was written): the client
              // was told it failed, so it must not happen now. A retry with the same key is safe.
              if (request.already_answered()) {
-               log::warn("api", "request " + request.request_id + " was answered before its audit entry was durable; not started");
+               log::warn("api", "request " + request.request_id + " was answered (out of time) before its audit entry was durable; what it would do next does not run");
                return;
              }
              next();

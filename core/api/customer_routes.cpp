@@ -5,8 +5,10 @@
 // serves the customers of their own region), so it is read before anything else, and only it. A
 // customer the CRM does not know is decided without attributes, so that a caller who may not see
 // a customer cannot tell a missing one from a forbidden one (both are 403); only a caller who may
-// is told 404. A found customer's region is reused for api.customer_attribute_cache_s (30 s):
-// one CRM call per read instead of two, at the price of a region change taking that long to count.
+// is told 404. What the CRM said (a region, or that it does not know the customer) is reused for
+// api.customer_attribute_cache_s (30 s): one CRM call per read instead of two, at the price of a
+// region change (or a new customer) taking that long to count. Missing customers are cached as
+// well, so that timing does not tell which ids exist.
 //
 // Writes carry an `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): required, and
 // scoped to the caller, so that the same key from the same principal answers the first result
@@ -99,7 +101,7 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
   std::shared_ptr<PluginCoreBanking> core;
   // Customers' policy attributes (their region), reused for attribute_ttl_s.
   std::int64_t attribute_ttl_s;
-  mutable ExpiringCache<std::string> attributes;
+  mutable ExpiringCache<std::optional<std::string>> attributes;  // nullopt: the CRM does not know the customer
 
   // Authenticates, reads the customer's region from the CRM, and asks the gate `action` on
   // Customer::"<id>"; `next` gets the principal, the verdict and whether the CRM knows the customer.
@@ -145,12 +147,17 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
                  std::function<void(std::optional<std::string>)> next) const {
     std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch()).count();
-    if (auto cached = attributes.find(customer, now)) return next(std::move(*cached));
+    if (auto cached = attributes.find(customer, now)) return next(std::move(*cached));  // a region, or "not known"
     crm->lookup_customer(
         json::serialize(json::object{{"customer_id", customer}, {"fields", json::array{"region"}}}),
         call_context(principal, request),
         [self = shared_from_this(), respond, customer, now, next = std::move(next)](bl_status status, std::string text) {
-          if (status == BL_NOT_FOUND) return next(std::nullopt);
+          if (status == BL_NOT_FOUND) {
+            // Cached too: else the second 403 for a customer that exists would come a CRM round
+            // trip sooner than for one that does not, and tell a caller which ids exist.
+            self->attributes.insert(customer, std::nullopt, now + self->attribute_ttl_s, now);
+            return next(std::nullopt);
+          }
           if (status != BL_OK) return respond(plugin_failure(status, text, "the CRM"));
           auto result = parse_object(text);
           if (!result || !names_customer(*result, customer)) {

@@ -106,8 +106,8 @@ struct HttpRequest {
   std::string body;
   std::string remote_address;
   std::string request_id;
-  // Set by the server once the request has its answer (a handler's, or 503 at request_timeout):
-  // work that has not started by then must not start (access_gate checks it).
+  // Set by the server at dispatch; true once the request has its answer (a handler's, or 503 at
+  // request_timeout): work that has not started by then must not start (access_gate checks it).
   std::shared_ptr<const std::atomic<bool>> answered;
 
   // The first header of that name (case-insensitive), or "" when absent.

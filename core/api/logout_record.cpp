@@ -21,13 +21,17 @@ std::optional<std::string> text(const json::object& o, const char* key) {
 }  // namespace
 
 std::size_t restore_logouts(SessionRegistry& registry, audit::LedgerReader& ledger, std::chrono::seconds remember,
-                            std::chrono::system_clock::time_point now) {
+                            std::chrono::system_clock::time_point now, std::int64_t clock_skew_s) {
   const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   const auto steady_now = SessionRegistry::Clock::now();
   audit::LedgerReader::Query q;
   q.action = "auth.logout";
   q.from = audit::ledger_time(now - remember);
   q.limit = 1000;
+  // Only the window is read, not the whole ledger: its first entry found by bisection, with a
+  // margin for entries that brought their own (slightly earlier) time.
+  std::uint64_t first = ledger.first_seq_from(audit::ledger_time(now - remember - std::chrono::minutes(10)));
+  q.after = first > 0 ? first - 1 : 0;
   std::size_t applied = 0, skipped = 0;
   for (;;) {
     std::uint64_t last = 0;
@@ -38,24 +42,34 @@ std::size_t restore_logouts(SessionRegistry& registry, audit::LedgerReader& ledg
       const json::object* entry = !ec && v.is_object() ? &v.as_object() : nullptr;
       const json::value* outcome = entry ? entry->if_contains("outcome") : nullptr;
       if (!outcome || *outcome != "success") return;  // refused logouts changed nothing
+      // The host's own entries only: a plugin's entries carry the "source" the host stamps on them,
+      // and a plugin must not be able to end someone's sessions at the next start.
+      const json::value* actor = entry->if_contains("actor");
+      bool from_host = !entry->contains("source") && actor && actor->is_object() &&
+                       actor->as_object().if_contains("role") && actor->as_object().at("role") == "identity_provider";
       const json::value* resource = entry->if_contains("resource");
-      if (!resource || !resource->is_object()) return ++skipped, void();
+      const json::value* time = entry->if_contains("time");
+      std::int64_t arrived_s = time && time->is_string() ? audit::ledger_epoch_ms(time->as_string()) / 1000 : 0;
+      if (!from_host || !resource || !resource->is_object() || arrived_s <= 0) return ++skipped, void();
       Logout logout;
       logout.issuer = text(resource->as_object(), "issuer").value_or("");
       logout.session_id = text(resource->as_object(), "id");
       logout.subject = text(resource->as_object(), "subject");
       if (logout.issuer.empty() || (!logout.session_id && !logout.subject)) return ++skipped, void();
+      // Dated as it was when applied (the provider's time, at most our clock plus the skew); an
+      // entry of an older version has no logout_at and was dated at its arrival.
       const json::value* at = entry->if_contains("logout_at");
-      logout.at = at && at->is_int64() ? at->as_int64() : now_s;
-      // Remembered from when it happened: what is left of `remember`, not all of it again.
-      std::int64_t age_s = std::clamp<std::int64_t>(now_s - logout.at, 0, remember.count());
+      logout.at = at && at->is_int64() ? std::min(at->as_int64(), arrived_s + clock_skew_s) : arrived_s;
+      // Remembered from its arrival, as when it was applied: what is left of `remember`.
+      std::int64_t age_s = std::clamp<std::int64_t>(now_s - arrived_s, 0, remember.count());
       registry.end(logout, steady_now - std::chrono::seconds(age_s));
       ++applied;
     });
     if (count < q.limit) break;
     q.after = last;
   }
-  if (skipped > 0) log::warn("api", std::to_string(skipped) + " auth.logout entries name no session; not restored");
+  if (skipped > 0)
+    log::warn("api", std::to_string(skipped) + " auth.logout entries not restored (not the host's, or naming no session)");
   return applied;
 }
 

@@ -6,10 +6,12 @@
 // entry (outcome success) naming the issuer, the session id and/or subject, and `logout_at`.
 //
 // Contract:
-//  - restore_logouts() reads those entries of the last `remember` (the registry's own memory) and
-//    applies each again, remembered only for what is left of its time, so that a token refused
-//    before the restart is refused after it. Entries written before `logout_at` was recorded count
-//    as logouts at `now` (the safe side: every earlier token of theirs is refused).
+//  - restore_logouts() reads those entries of the last `remember` (the registry's own memory; found
+//    by bisection, so a long ledger is not read from its start) and applies each again,
+//    remembered for what is left of `remember` since the entry's arrival, so that a token
+//    refused before the restart is refused after it. Only the host's own entries count (no
+//    "source": a plugin cannot write a logout that a restart would apply). An entry without
+//    `logout_at` (an older version) is dated at its arrival, as it was then.
 //  - It returns how many logouts it applied; it throws what LedgerReader throws when the ledger
 //    cannot be read (the host then refuses to start rather than forget logouts).
 #pragma once
@@ -18,6 +20,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace branchline::audit {
 class LedgerReader;
@@ -26,6 +29,7 @@ class LedgerReader;
 namespace branchline::api {
 
 std::size_t restore_logouts(SessionRegistry& registry, audit::LedgerReader& ledger, std::chrono::seconds remember,
-                            std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+                            std::chrono::system_clock::time_point now = std::chrono::system_clock::now(),
+                            std::int64_t clock_skew_s = 60);
 
 }  // namespace branchline::api

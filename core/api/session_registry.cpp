@@ -44,7 +44,9 @@ void SessionRegistry::remember_locked(Index index, Pair key, std::int64_t at, Cl
   auto [it, inserted] = records(index).try_emplace(key, Record{at, forget_at});
   if (!inserted) {
     it->second.at = std::max(it->second.at, at);
-    it->second.forget_at = forget_at;
+    // Never shorter: logouts restored from the ledger come in sequence order, not in the order
+    // of their ages.
+    it->second.forget_at = std::max(it->second.forget_at, forget_at);
   }
   expiry_.emplace(forget_at, std::make_pair(index, std::move(key)));
   while (by_session_.size() + by_subject_.size() + by_subject_sessionless_.size() > max_records_ && !expiry_.empty()) {

@@ -386,7 +386,8 @@ int run(const std::string& config_file) {
       // Logouts survive a restart: those the ledger holds from the last `remember` apply again.
       {
         auto reader = audit::LedgerReader::open(data_dir / "audit.db");
-        std::size_t restored = api::restore_logouts(*sessions, *reader, remember);
+        std::size_t restored = api::restore_logouts(*sessions, *reader, remember, std::chrono::system_clock::now(),
+                                                    auth.clock_skew_s);
         if (restored > 0) log::info("api", std::to_string(restored) + " single logouts restored from the audit ledger");
       }
       api::AccessOptions access;

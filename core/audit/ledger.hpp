@@ -191,6 +191,12 @@ class LedgerReader {
   };
   // The highest sequence number so far (0 for an empty ledger).
   std::uint64_t last_seq();
+  // About where entries of `time` (the ledger's form) and later begin: a sequence number at or
+  // before the first entry whose time is `time` or later, found by bisection (times grow with
+  // sequence numbers, give or take the clock steps of entries that bring their own time; widen
+  // `time` by a margin for those). 1 when the ledger starts after it, last_seq() + 1 when it ends
+  // before. O(log n) reads: for scanning a recent window of a long ledger.
+  std::uint64_t first_seq_from(const std::string& time);
   std::uint64_t query(const Query& q, const std::function<void(std::uint64_t seq, std::string_view canonical)>& on_entry);
 
   std::uint64_t export_entries(const ExportRange& range,

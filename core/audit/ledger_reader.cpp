@@ -205,6 +205,27 @@ std::uint64_t LedgerReader::last_seq() {
   });
 }
 
+std::uint64_t LedgerReader::first_seq_from(const std::string& time) {
+  return impl_->snapshot([&] {
+    Statement last(impl_->db, "SELECT coalesce(max(seq), 0) FROM entries");
+    std::uint64_t hi = sqlite3_step(last.s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(last.s, 0)) : 0;
+    Statement at(impl_->db, "SELECT time FROM entries WHERE seq = ?1");
+    auto before = [&](std::uint64_t seq) {  // entry `seq` is older than `time`
+      sqlite3_reset(at.s);
+      sqlite3_bind_int64(at.s, 1, static_cast<sqlite3_int64>(seq));
+      return sqlite3_step(at.s) == SQLITE_ROW && text(at.s, 0) < std::string_view(time);
+    };
+    std::uint64_t lo = 1;
+    ++hi;  // the answer is in [lo, hi]
+    while (lo < hi) {
+      std::uint64_t mid = lo + (hi - lo) / 2;
+      if (before(mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  });
+}
+
 std::uint64_t LedgerReader::query(const Query& q,
                                  const std::function<void(std::uint64_t, std::string_view)>& on_entry) {
   return impl_->snapshot([&] {

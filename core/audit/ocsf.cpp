@@ -1,6 +1,7 @@
 // ocsf: see ocsf.hpp. Class and activity ids are those of OCSF 1.1.0
 // (https://schema.ocsf.io/1.1.0): type_uid = class_uid * 100 + activity_id.
 #include "audit/ocsf.hpp"
+#include "audit/retention.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -32,24 +33,6 @@ bool ends(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Milliseconds since the epoch of a ledger time (2026-11-24T10:00:00.123456Z), or 0.
-std::int64_t epoch_ms(std::string_view t) {
-  if (t.size() < 20) return 0;
-  std::tm tm{};
-  auto n = [&](std::size_t at, std::size_t len) {
-    int v = 0;
-    for (std::size_t i = at; i < at + len && i < t.size(); ++i) v = v * 10 + (t[i] - '0');
-    return v;
-  };
-  tm.tm_year = n(0, 4) - 1900;
-  tm.tm_mon = n(5, 2) - 1;
-  tm.tm_mday = n(8, 2);
-  tm.tm_hour = n(11, 2);
-  tm.tm_min = n(14, 2);
-  tm.tm_sec = n(17, 2);
-  std::int64_t ms = t.size() >= 23 && t[19] == '.' ? n(20, 3) : 0;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
-}
 
 }  // namespace
 
@@ -104,7 +87,7 @@ json::object to_ocsf(std::string_view canonical, std::uint64_t seq, const std::s
            {"type_uid", cls.uid * 100 + activity},
            {"severity_id", outcome == "denied" ? 3 : 1},  // Medium for a denial, else Informational
            {"status_id", status},
-           {"time", epoch_ms(time)}};
+           {"time", ledger_epoch_ms(time)}};
   if (!outcome.empty()) event["status"] = outcome;
   if (auto reason = text_of(entry, "reason"); !reason.empty()) event["status_detail"] = reason;
   metadata["original_time"] = time;

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
 namespace branchline::audit {
 
@@ -88,6 +89,24 @@ std::optional<std::string> normalize_ledger_time(std::string_view t) {
   out.resize(26, '0');
   out += 'Z';
   return out;
+}
+
+std::int64_t ledger_epoch_ms(std::string_view t) {
+  if (!normalize_ledger_time(t)) return 0;
+  std::tm tm{};
+  auto n = [&](std::size_t at, std::size_t len) {
+    int v = 0;
+    for (std::size_t i = at; i < at + len && i < t.size(); ++i) v = v * 10 + (t[i] - '0');
+    return v;
+  };
+  tm.tm_year = n(0, 4) - 1900;
+  tm.tm_mon = n(5, 2) - 1;
+  tm.tm_mday = n(8, 2);
+  tm.tm_hour = n(11, 2);
+  tm.tm_min = n(14, 2);
+  tm.tm_sec = n(17, 2);
+  std::int64_t ms = t.size() >= 23 && t[19] == '.' ? n(20, 3) : 0;
+  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
 }
 
 std::optional<std::string> normalize_query_time(std::string_view t) {

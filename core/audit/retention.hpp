@@ -46,6 +46,10 @@ struct RetentionPolicy {
 // A time point as the ledger writes times: 2026-11-24T10:00:00.123456Z.
 std::string ledger_time(std::chrono::system_clock::time_point t);
 
+// Milliseconds since the epoch of a time in the ledger's form (2026-11-24T10:00:00.123456Z), or 0
+// when it is not one.
+std::int64_t ledger_epoch_ms(std::string_view t);
+
 // A caller's RFC 3339 UTC time ("2026-11-24T10:00:00Z", with 0 to 6 fraction digits) in the
 // ledger's form, so that times compare as text; nullopt for anything else (another offset, no
 // seconds, a date alone, an impossible date). Entries carry times in this form only.

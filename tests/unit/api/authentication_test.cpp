@@ -384,6 +384,19 @@ TEST_F(ApiAuthentication, SingleLogoutsSurviveARestartOfTheHost) {
   ASSERT_EQ(me(subject_token).http_status, 401);
   EXPECT_EQ(entries("auth.logout").at(1).at("logout_at"), by_subject.at("iat"));  // the provider's time
 
+  // A plugin writing a logout of its own into the ledger (the host stamps its "source") must not
+  // end anyone's sessions at the next start.
+  json::object third = idp_.claims("advisor-3");
+  third.erase("sid");
+  std::string third_token = idp_.token(third);
+  static_cast<audit::Ledger&>(*env_.audit)
+      .append_and_wait(json::object{{"action", "auth.logout"},
+                                    {"outcome", "success"},
+                                    {"source", {{"plugin", "crm-sqlite"}, {"instance", "crm-1"}}},
+                                    {"actor", {{"principal", idp_.issuer}, {"role", "identity_provider"}}},
+                                    {"resource", {{"type", "session"}, {"issuer", idp_.issuer}, {"subject", "advisor-3"}}},
+                                    {"logout_at", now() + 100000}});
+
   // "Restart": a new registry, rebuilt from the ledger, behind a new server.
   api_->shutdown(std::chrono::milliseconds(500));
   api_.reset();
@@ -397,6 +410,7 @@ TEST_F(ApiAuthentication, SingleLogoutsSurviveARestartOfTheHost) {
   later.erase("sid");
   later["iat"] = now() + 2;  // signed in again after the logout
   EXPECT_EQ(me(idp_.token(later)).http_status, 200);
+  EXPECT_EQ(me(third_token).http_status, 200);  // the plugin's "logout" was not applied
 
   // Logouts older than the memory are not brought back (every token they refused has expired).
   auto fresh = std::make_shared<api::SessionRegistry>(std::chrono::seconds(3660));
