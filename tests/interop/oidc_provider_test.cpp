@@ -318,6 +318,9 @@ TEST_F(OidcProviderAtTheApi, EveryAttackTokenMadeFromTheRealProvidersTokenAndKey
     if (k.kty == "RSA") rsa = &k;
   ASSERT_NE(rsa, nullptr);
   Key rogue = make_key("EC", "P-256");
+  // The control: the helper's signature with the claims unchanged is a token the API accepts, so
+  // each refusal below is for what was changed.
+  ASSERT_EQ(me(signed_with("es-1", [](json::object&) {})).http_status, 200);
 
   std::vector<std::pair<std::string, std::string>> attacks = {
       {"alg none", b64(R"({"alg":"none","typ":"at+jwt"})") + "." + payload_b64 + ".c2ln"},

@@ -367,6 +367,28 @@ TEST_F(ApiAuthentication, WhenTheLedgerCannotBeWrittenTheRequestFailsClosed) {
   ledger.reset();  // before the disk goes
 }
 
+// A logout naming only the subject refuses the tokens the provider issued before it, by the
+// provider's own clock (the logout token's iat, which the plugin reports), not by the host's.
+TEST_F(ApiAuthentication, ASubjectsLogoutIsDatedByTheProvidersClock) {
+  start_api();
+  auto token_issued_at = [&](const std::string& subject, std::int64_t iat) {
+    json::object c = idp_.claims(subject);
+    c.erase("sid");
+    c["iat"] = iat;
+    return idp_.token(c);
+  };
+  // The provider's clock runs 100 s behind the host's: its logout says iat = now - 100.
+  std::string before = token_issued_at("advisor-5", now() - 150), after = token_issued_at("advisor-5", now() - 50);
+  json::object logout_token = logout_claims(idp_, "lo-clock");
+  logout_token.erase("sid");
+  logout_token["sub"] = "advisor-5";
+  logout_token["iat"] = now() - 100;
+  ASSERT_EQ(logout(idp_.token(logout_token, "es-1", "logout+jwt")).http_status, 200);
+  EXPECT_EQ(me(before).http_status, 401);
+  EXPECT_EQ(me(after).http_status, 200);  // issued after the logout, by the provider's clock
+  EXPECT_EQ(entries("auth.logout").back().at("logout_at"), logout_token.at("iat"));
+}
+
 // The host's memory of ended sessions is rebuilt from the ledger at start: a token refused before
 // a restart is refused after it, and a later sign-in still works.
 TEST_F(ApiAuthentication, SingleLogoutsSurviveARestartOfTheHost) {

@@ -127,7 +127,7 @@ class HttpServerTest : public ::testing::Test {
         respond(HttpResponse::json(200, boost::json::object{{"late", true}}));
       }).detach();
     });
-    router_.add("GET", "/never", [](const HttpRequest&, Respond) {});
+    router_.add("GET", "/never", [this](const HttpRequest& r, Respond) { never_answered_ = r.answered; });
     router_.add("GET", "/throws", [](const HttpRequest&, Respond) { throw std::runtime_error("secret detail"); });
   }
   void TearDown() override {
@@ -151,6 +151,7 @@ class HttpServerTest : public ::testing::Test {
   fs::path dir_;
   TlsSettings tls_settings_;
   Router router_;
+  std::shared_ptr<const std::atomic<bool>> never_answered_;  // the /never handler's request's flag
   net::io_context io_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_{net::make_work_guard(io_)};
   std::vector<std::thread> threads_;
@@ -259,6 +260,9 @@ TEST_F(HttpServerTest, SlowRequestsAndSilentHandlersTimeOut) {
     Client c = client();
     auto res = c.get("/never");
     EXPECT_EQ(res.result_int(), 503);
+    // The handler's request says it was answered: work that waited (an audit entry) must not start now.
+    ASSERT_TRUE(never_answered_);
+    EXPECT_TRUE(never_answered_->load());
   }
   {
     Client c = client();

@@ -124,6 +124,22 @@ TEST_F(LedgerTest, EntriesCarryTheirSequenceNumberAndTime) {
   EXPECT_EQ(text.find(' '), std::string::npos);     // canonical: no whitespace
 }
 
+TEST_F(LedgerTest, TheFirstEntryOfATimeIsFoundByBisection) {
+  {
+    auto ledger = Ledger::open(file_);
+    for (int day = 1; day <= 9; ++day)
+      ledger->append_and_wait(boost::json::object{{"action", "test.day"},
+                                                  {"time", "2026-01-0" + std::to_string(day) + "T12:00:00.000000Z"}});
+  }
+  auto reader = LedgerReader::open(file_);
+  std::uint64_t base = reader->first_seq_from("2026-01-01T00:00:00.000000Z");  // entries the ledger wrote itself come first
+  EXPECT_EQ(reader->first_seq_from("2026-01-04T00:00:00.000000Z"), base + 3);
+  EXPECT_EQ(reader->first_seq_from("2026-01-04T12:00:00.000000Z"), base + 3);  // that very time
+  EXPECT_EQ(reader->first_seq_from("2026-01-04T12:00:00.000001Z"), base + 4);
+  EXPECT_EQ(reader->first_seq_from("2025-01-01T00:00:00.000000Z"), 1u);
+  EXPECT_EQ(reader->first_seq_from("2027-01-01T00:00:00.000000Z"), reader->last_seq() + 1);
+}
+
 TEST_F(LedgerTest, AnEditedRowIsNamed) {
   fill(100);
   sql("UPDATE entries SET canonical = replace(canonical, 'crm.lookup', 'crm.looked') WHERE seq = 37");
