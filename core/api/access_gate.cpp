@@ -3,6 +3,7 @@
 
 #include "audit/audit_sink.hpp"
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 #include "common/random_id.hpp"
 #include "common/utf8.hpp"
 
@@ -16,14 +17,8 @@ namespace json = boost::json;
 namespace branchline::api {
 namespace {
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 HttpResponse ledger_unavailable() {
-  HttpResponse r = HttpResponse::problem(503, "the audit ledger cannot be written; the request is refused");
-  r.set("Retry-After", "5");
-  return r;
+  return HttpResponse::unavailable("the audit ledger cannot be written; the request is refused", 5);
 }
 
 std::string joined(const std::vector<std::string>& items, const char* separator) {
@@ -192,7 +187,7 @@ policy::Record AccessGate::principal_context(const Principal& principal) const {
   policy::Set amr;
   for (const auto& method : principal.amr) amr.emplace_back(method);
   context["amr"] = policy::Value(std::move(amr));
-  if (principal.auth_time) context["auth_age_s"] = policy::Value(now_s() - *principal.auth_time);
+  if (principal.auth_time) context["auth_age_s"] = policy::Value(unix_seconds() - *principal.auth_time);
   return context;
 }
 
@@ -202,7 +197,7 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
   verdict.decision_id = random_uuid();
   json::array field_group_decisions;
   std::optional<policy::StepUpChallenge> step_up =
-      policies_->step_up_needed(question.action, {principal.acr, principal.amr, principal.auth_time}, now_s());
+      policies_->step_up_needed(question.action, {principal.acr, principal.amr, principal.auth_time}, unix_seconds());
   if (step_up) {
     verdict.decision.allow = false;
     verdict.decision.reasons = {step_up->rule_id};
@@ -219,7 +214,7 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
       ask.context["customer"] = policy::Value(question.resource);
       // A step-up rule may name the field-group action too: unmet, every group is denied by it.
       std::optional<policy::StepUpChallenge> group_step_up = policies_->step_up_needed(
-          policy::kFieldGroupReadAction, {principal.acr, principal.amr, principal.auth_time}, now_s());
+          policy::kFieldGroupReadAction, {principal.acr, principal.amr, principal.auth_time}, unix_seconds());
       json::array groups;
       for (const auto& [group, fields] : policies_->field_groups()) {
         ask.resource = {"FieldGroup", group};

@@ -29,9 +29,7 @@ Router make_router(const ApiContext& context) {
   router.add("GET", "/readyz", [readiness = context.readiness](const HttpRequest&, Respond respond) {
     std::string state = readiness ? readiness() : "starting";
     if (state == "ok" || state == "degraded") return respond(HttpResponse::json(200, json::object{{"status", state}}));
-    HttpResponse r = HttpResponse::problem(503, "the host is " + state);
-    r.set("Retry-After", "5");
-    respond(std::move(r));
+    respond(HttpResponse::unavailable("the host is " + state, 5));
   });
   router.add("GET", "/api/v1/openapi.json", [](const HttpRequest&, Respond respond) {
     HttpResponse r = HttpResponse::json(200, openapi_document());

@@ -143,26 +143,12 @@ std::string next_link(const std::string& path, const Parameters& p, std::uint64_
   return link + end_name + "=" + std::to_string(end) + "&after=" + std::to_string(last);
 }
 
-// The tree size of a checkpoint note (C2SP tlog-checkpoint: origin, then size, on their own lines).
-std::uint64_t checkpoint_size(std::string_view note) {
-  std::size_t first = note.find('\n');
-  std::size_t second = first == std::string_view::npos ? first : note.find('\n', first + 1);
-  if (second == std::string_view::npos) return 0;
-  return number(note.substr(first + 1, second - first - 1)).value_or(0);
-}
-
 HttpResponse archive_failure(std::string_view reason) {
   log::error("api", "the audit ledger cannot be read: " + std::string(reason));
-  HttpResponse r = HttpResponse::problem(503, "the audit ledger cannot be read now");
-  r.set("Retry-After", "5");
-  return r;
+  return HttpResponse::unavailable("the audit ledger cannot be read now", 5);
 }
 
-HttpResponse archive_busy() {
-  HttpResponse r = HttpResponse::problem(503, "too many audit reads are running; retry shortly");
-  r.set("Retry-After", "1");
-  return r;
-}
+HttpResponse archive_busy() { return HttpResponse::unavailable("too many audit reads are running; retry shortly", 1); }
 
 // The decision for reading the ledger: durable before the answer, with what was asked. The
 // policies see the criteria too (context.customer, consultation, from, to), so that a bank can
@@ -186,6 +172,31 @@ Question ledger_question(std::string action, json::object criteria) {
   return q;
 }
 
+// What a read of the ledger does once decided: runs on the archive's thread with the reader, the
+// answer, the request's path and the decision id.
+using LedgerRead = std::function<void(audit::LedgerReader&, const Respond& answer, const std::string& path,
+                                      const std::string& decision_id)>;
+
+// The steps both audit routes share: authenticate, decide `action` with the parameters as the
+// criteria (durable before anything is read), then queue `read` on the archive (503 when it is full).
+void read_ledger(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
+                 const HttpRequest& request, Respond respond, std::string action, const Parameters& p, LedgerRead read) {
+  json::object criteria;
+  for (const auto& [name, value] : p.values) criteria[name] = value;
+  gate->authenticate(request, respond, [gate, archive, &request, respond, action = std::move(action), criteria = std::move(criteria),
+                                        read = std::move(read)](std::shared_ptr<const Principal> principal) mutable {
+    gate->authorize(request, *principal, ledger_question(std::move(action), std::move(criteria)), respond,
+                    [archive, path = request.path, read = std::move(read)](Verdict verdict) {
+                      Respond answer = verdict.answer;
+                      auto job = [answer, path, read, id = verdict.decision_id](audit::LedgerReader& reader) {
+                        read(reader, answer, path, id);
+                      };
+                      if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
+                        answer(archive_busy());
+                    });
+  });
+}
+
 // GET /api/v1/audit/entries: entries matching every criterion, oldest first.
 void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
                    const HttpRequest& request, Respond respond) {
@@ -204,35 +215,22 @@ void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::sha
   q.limit = w->limit;
   q.until = w->end;
   q.max_bytes = kQueryBytes;
-  json::object criteria;
-  for (const auto& [name, value] : p.values) criteria[name] = value;
-  gate->authenticate(request, respond, [gate, archive, &request, respond, p = std::move(p), q = std::move(q),
-                                        criteria = std::move(criteria)](std::shared_ptr<const Principal> principal) mutable {
-    gate->authorize(request, *principal, ledger_question("audit.ledger.query", std::move(criteria)), respond,
-                    [archive, &request, p = std::move(p), q = std::move(q)](Verdict verdict) mutable {
-                      Respond answer = verdict.answer;
-                      auto job = [answer, q, p, path = request.path, id = verdict.decision_id](audit::LedgerReader& reader) mutable {
-                        // The first page fixes where the query ends: this query's own entry is
-                        // in it (it is durable), later pages' entries are not.
-                        if (!q.until) q.until = reader.last_seq();
-                        json::array entries;
-                        std::uint64_t last = 0, bytes = 0;
-                        std::uint64_t count = reader.query(q, [&](std::uint64_t seq, std::string_view canonical) {
-                          boost::system::error_code ec;
-                          json::value entry = json::parse(canonical, ec);
-                          // One entry that does not parse must not hide the rest: given as its text.
-                          entries.push_back(ec ? json::value(json::string(canonical)) : std::move(entry));
-                          last = seq;
-                          bytes += canonical.size();
-                        });
-                        json::object body{{"entries", std::move(entries)}, {"count", count}, {"decision_id", id}};
-                        if (count == q.limit || bytes >= q.max_bytes) body["next"] = next_link(path, p, last, "until", *q.until);
-                        answer(HttpResponse::json(200, body));
-                      };
-                      if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
-                        answer(archive_busy());
-                    });
-  });
+  read_ledger(gate, archive, request, std::move(respond), "audit.ledger.query", p,
+              [q, p](audit::LedgerReader& reader, const Respond& answer, const std::string& path, const std::string& id) mutable {
+                // The first page fixes where the query ends: this query's own entry is in it (it is
+                // durable), later pages' entries are not.
+                if (!q.until) q.until = reader.last_seq();
+                json::array entries;
+                audit::LedgerReader::Page page = reader.query(q, [&](std::uint64_t, std::string_view canonical) {
+                  boost::system::error_code ec;
+                  json::value entry = json::parse(canonical, ec);
+                  // One entry that does not parse must not hide the rest: given as its text.
+                  entries.push_back(ec ? json::value(json::string(canonical)) : std::move(entry));
+                });
+                json::object body{{"entries", std::move(entries)}, {"count", page.count}, {"decision_id", id}};
+                if (page.more) body["next"] = next_link(path, p, page.last_seq, "until", *q.until);
+                answer(HttpResponse::json(200, body));
+              });
 }
 
 // GET /api/v1/audit/export: a page of the examiner's export (JSON Lines).
@@ -243,64 +241,40 @@ void export_page(const std::shared_ptr<const AccessGate>& gate, const std::share
   if (!p.problem) w = window(p, kExportLimit, kMaxExportLimit, "tree_size");
   if (p.problem) return respond(std::move(*p.problem));
   audit::LedgerReader::ExportRange range{w->from, w->to, w->after, w->limit, kExportBytes, w->end};
-  json::object criteria;
-  for (const auto& [name, value] : p.values) criteria[name] = value;
-  gate->authenticate(request, respond, [gate, archive, &request, respond, p = std::move(p), range,
-                                        criteria = std::move(criteria)](std::shared_ptr<const Principal> principal) mutable {
-    gate->authorize(request, *principal, ledger_question("audit.ledger.export", std::move(criteria)), respond,
-                    [archive, &request, p = std::move(p), range](Verdict verdict) mutable {
-                      Respond answer = verdict.answer;
-                      auto job = [answer, range, p, path = request.path, id = verdict.decision_id](audit::LedgerReader& reader) {
-                        std::string body;
-                        std::uint64_t last = 0, bytes = 0, tree_size = 0;
-                        std::uint64_t count = 0;
-                        try {
-                          count = reader.export_entries(
-                              range,
-                              [&](const std::string& note) {
-                                body += json::serialize(audit::export_head(note, range)) + "\n";
-                                tree_size = checkpoint_size(note);
-                              },
-                              [&](const audit::LedgerReader::ExportedEntry& e) {
-                                body += json::serialize(audit::export_line(e)) + "\n";
-                                last = e.seq;
-                                bytes += audit::export_weight(e.canonical, e.proof.size());
-                              });
-                        } catch (const std::invalid_argument&) {  // no such checkpoint (or none yet)
-                          if (range.tree_size)
-                            return answer(HttpResponse::problem(400, "no checkpoint of that tree_size; start the export again without it"));
-                          HttpResponse r = HttpResponse::problem(503, "the ledger has no signed checkpoint yet");
-                          r.set("Retry-After", "1");
-                          return answer(std::move(r));
-                        }
-                        HttpResponse r;
-                        r.status = 200;
-                        r.set("Content-Type", "application/jsonl");
-                        r.set("Content-Disposition", "attachment; filename=\"audit-export-" + std::to_string(range.after) + ".jsonl\"");
-                        r.set("X-Decision-Id", id);
-                        if (count == range.limit || bytes >= range.max_bytes)
-                          r.set("Link", "<" + next_link(path, p, last, "tree_size", tree_size) + ">; rel=\"next\"");
-                        r.body = std::move(body);
-                        answer(std::move(r));
-                      };
-                      if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
-                        answer(archive_busy());
-                    });
-  });
+  read_ledger(gate, archive, request, std::move(respond), "audit.ledger.export", p,
+              [range, p](audit::LedgerReader& reader, const Respond& answer, const std::string& path, const std::string& id) {
+                std::string body;
+                audit::LedgerReader::Page page;
+                try {
+                  page = reader.export_entries(
+                      range, [&](const std::string& note) { body += json::serialize(audit::export_head(note, range)) + "\n"; },
+                      [&](const audit::LedgerReader::ExportedEntry& e) { body += json::serialize(audit::export_line(e)) + "\n"; });
+                } catch (const std::invalid_argument&) {  // no such checkpoint (or none yet)
+                  if (range.tree_size)
+                    return answer(HttpResponse::problem(400, "no checkpoint of that tree_size; start the export again without it"));
+                  return answer(HttpResponse::unavailable("the ledger has no signed checkpoint yet", 1));
+                }
+                HttpResponse r;
+                r.status = 200;
+                r.set("Content-Type", "application/jsonl");
+                r.set("Content-Disposition", "attachment; filename=\"audit-export-" + std::to_string(range.after) + ".jsonl\"");
+                r.set("X-Decision-Id", id);
+                if (page.more) r.set("Link", "<" + next_link(path, p, page.last_seq, "tree_size", page.tree_size) + ">; rel=\"next\"");
+                r.body = std::move(body);
+                answer(std::move(r));
+              });
 }
 
 }  // namespace
 
 void add_audit_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<AuditArchive> archive) {
-  auto unavailable = [](Respond respond) { respond(archive_failure("no audit archive is configured for the API")); };
-  router.add("GET", "/api/v1/audit/entries", [gate, archive, unavailable](const HttpRequest& request, Respond respond) {
-    if (!archive) return unavailable(std::move(respond));
-    query_entries(gate, archive, request, std::move(respond));
-  });
-  router.add("GET", "/api/v1/audit/export", [gate, archive, unavailable](const HttpRequest& request, Respond respond) {
-    if (!archive) return unavailable(std::move(respond));
-    export_page(gate, archive, request, std::move(respond));
-  });
+  using Route = void (*)(const std::shared_ptr<const AccessGate>&, const std::shared_ptr<AuditArchive>&, const HttpRequest&, Respond);
+  for (auto [path, route] : {std::pair<const char*, Route>{"/api/v1/audit/entries", &query_entries},
+                             std::pair<const char*, Route>{"/api/v1/audit/export", &export_page}})
+    router.add("GET", path, [gate, archive, route](const HttpRequest& request, Respond respond) {
+      if (!archive) return respond(archive_failure("no audit archive is configured for the API"));
+      route(gate, archive, request, std::move(respond));
+    });
 }
 
 void add_status_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::function<json::object()> host_status) {

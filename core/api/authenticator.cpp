@@ -2,6 +2,7 @@
 #include "api/authenticator.hpp"
 
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 #include "common/sha256.hpp"
 
 #include <boost/json.hpp>
@@ -17,10 +18,6 @@ constexpr std::size_t kMaxResultBytes = 64 * 1024;
 constexpr std::size_t kMaxRoles = 256;
 // The algorithms a DPoP proof may use: those the JOSE toolkit of the bundled plugins verifies.
 constexpr const char* kDpopAlgs = "ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA";
-
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 bool iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -180,7 +177,8 @@ Principal Authenticator::principal_from_result(std::string_view result, const st
   return p;
 }
 
-Logout Authenticator::logout_from_result(std::string_view result, const std::string& default_issuer) {
+Logout Authenticator::logout_from_result(std::string_view result, const std::string& default_issuer, std::int64_t now_s,
+                                         std::int64_t clock_skew_s) {
   const json::value v = parse_result(result);
   const json::object& o = v.as_object();
   Logout logout;
@@ -188,12 +186,12 @@ Logout Authenticator::logout_from_result(std::string_view result, const std::str
   if (std::string subject = checked_text(o, "subject", 1024, false); !subject.empty()) logout.subject = subject;
   if (std::string sid = checked_text(o, "session_id", 1024, false); !sid.empty()) logout.session_id = sid;
   if (!logout.subject && !logout.session_id) throw std::invalid_argument("the result names neither a subject nor a session");
-  // The provider's own time of the logout, which its tokens' iat compare with; else ours.
-  logout.at = now_s();
+  std::optional<std::int64_t> issued_at;
   if (auto it = o.find("issued_at"); it != o.end() && !it->value().is_null()) {
     if (!it->value().is_int64() || it->value().as_int64() < 0) throw std::invalid_argument("'issued_at' is not a time");
-    logout.at = it->value().as_int64();
+    issued_at = it->value().as_int64();
   }
+  logout.at = logout_time(issued_at, now_s, clock_skew_s);
   return logout;
 }
 
@@ -261,7 +259,7 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
   std::string cache_key;
   if (!dpop && cache_->enabled()) {
     cache_key = TokenCache::key_of(token);
-    std::int64_t now = now_s();
+    std::int64_t now = unix_seconds();
     if (auto cached = cache_->find(cache_key, now)) {
       if (std::string why = host_refusal(*cached, dpop, options_, *sessions_, now); !why.empty())
         return done(refuse(401, std::move(why), dpop, "invalid_token", token));
@@ -294,7 +292,7 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
           r.refusal = HttpResponse::problem(500);
           return done(std::move(r));
         }
-        std::int64_t now = now_s();
+        std::int64_t now = unix_seconds();
         if (std::string why = host_refusal(*principal, dpop, options, *sessions, now); !why.empty())
           return done(refuse(401, std::move(why), dpop, "invalid_token", token));
         if (!cache_key.empty()) cache->insert(std::move(cache_key), principal, now);

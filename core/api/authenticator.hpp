@@ -107,10 +107,11 @@ class Authenticator {
   void authenticate(const HttpRequest& request, std::function<void(AuthResult)> done) const;
 
   static Principal principal_from_result(std::string_view result, const std::string& default_issuer);
-  // A validate_logout result as the logout it asks for, dated by its issued_at (the provider's
-  // clock) or else now; throws std::invalid_argument (also when it names neither a subject nor a
-  // session).
-  static Logout logout_from_result(std::string_view result, const std::string& default_issuer);
+  // A validate_logout result as the logout it asks for, arrived at `now_s`, dated by logout_time()
+  // (session_registry.hpp); throws std::invalid_argument (also when it names neither a subject
+  // nor a session).
+  static Logout logout_from_result(std::string_view result, const std::string& default_issuer, std::int64_t now_s,
+                                   std::int64_t clock_skew_s);
 
   const AuthOptions& options() const { return options_; }
   IdentityProvider* identity() const { return identity_.get(); }

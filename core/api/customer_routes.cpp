@@ -19,6 +19,7 @@
 #include "api/identifiers.hpp"
 #include "api/plugin_ports.hpp"
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 #include "common/sha256.hpp"
 #include "common/utf8.hpp"
 
@@ -63,11 +64,7 @@ HttpResponse plugin_failure(bl_status status, std::string_view message, std::str
     case BL_PERMISSION_DENIED: return HttpResponse::problem(403, detail);
     case BL_ALREADY_EXISTS: return HttpResponse::problem(409, detail);
     case BL_UNAVAILABLE:
-    case BL_RESOURCE_EXHAUSTED: {
-      HttpResponse r = HttpResponse::problem(503, std::string(what) + " is unavailable");
-      r.set("Retry-After", "5");
-      return r;
-    }
+    case BL_RESOURCE_EXHAUSTED: return HttpResponse::unavailable(std::string(what) + " is unavailable", 5);
     case BL_DEADLINE_EXCEEDED: return HttpResponse::problem(504, std::string(what) + " did not answer in time");
     default:
       log::warn("api", std::string(what) + " failed: " + detail);
@@ -141,12 +138,11 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
   }
 
   // The customer's region as the CRM says ("" when it has none), or nullopt when the CRM does not
-  // know the customer; from the attribute cache while it is fresh (a found customer only). A CRM
-  // failure is answered here and `next` is not called.
+  // know the customer; from the attribute cache while it is fresh (either answer). A CRM failure
+  // is answered here and `next` is not called.
   void region_of(const std::string& customer, const Principal& principal, const HttpRequest& request, Respond respond,
                  std::function<void(std::optional<std::string>)> next) const {
-    std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
+    std::int64_t now = unix_seconds();
     if (auto cached = attributes.find(customer, now)) return next(std::move(*cached));  // a region, or "not known"
     crm->lookup_customer(
         json::serialize(json::object{{"customer_id", customer}, {"fields", json::array{"region"}}}),

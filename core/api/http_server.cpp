@@ -5,6 +5,7 @@
 #include "api/tls_context.hpp"
 #include "common/log.hpp"
 #include "common/random_id.hpp"
+#include "common/utf8.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -175,6 +176,12 @@ HttpResponse HttpResponse::problem(int status, std::string_view detail) {
   return r;
 }
 
+HttpResponse HttpResponse::unavailable(std::string_view detail, int retry_after_s) {
+  HttpResponse r = problem(503, detail);
+  r.set("Retry-After", std::to_string(retry_after_s));
+  return r;
+}
+
 void Router::add(std::string method, std::string pattern, Handler handler) {
   std::vector<std::string> segments = split_path(pattern);
   entries_.push_back(Entry{Route{std::move(method), std::move(pattern)}, std::move(segments), std::move(handler), nullptr});
@@ -197,7 +204,7 @@ std::vector<Router::Route> Router::routes() const {
   return out;
 }
 
-bool Router::matches(const Entry& e, const std::vector<std::string>& segments, std::map<std::string, std::string>& params) const {
+bool Router::matches(const Entry& e, const std::vector<std::string>& segments, std::map<std::string, std::string>& params) {
   if (e.segments.size() != segments.size()) return false;
   std::map<std::string, std::string> found;
   for (std::size_t i = 0; i < segments.size(); ++i) {
@@ -382,8 +389,7 @@ class Session : public std::enable_shared_from_this<Session> {
     handler_timer_.cancel();
     if (ec) return on_read_error(ec);
     http::request<http::string_body> message = parser_->release();
-    // Kept for the WebSocket handshake, should a WebSocket route accept it.
-    if (websocket::is_upgrade(message)) upgrade_ = message;
+    bool upgrade = websocket::is_upgrade(message);
     HttpRequest request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -399,6 +405,8 @@ class Session : public std::enable_shared_from_this<Session> {
     request.remote_address = remote_;
     request.request_id = random_hex(12);
     keep_alive_ = message.keep_alive();
+    // Kept (what is left of it) for the WebSocket handshake, should a WebSocket route accept it.
+    if (upgrade) upgrade_ = std::move(message);
     dispatch(std::make_shared<HttpRequest>(std::move(request)));
   }
 
@@ -469,9 +477,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_ || !upgrade_) return;
     if (server_->draining) {  // decided while the drain began: no new socket
       keep_alive_ = false;
-      HttpResponse r = HttpResponse::problem(503, "the server is shutting down");
-      r.set("Retry-After", "5");
-      return send(std::move(r), request);
+      return send(HttpResponse::unavailable("the server is shutting down", 5), request);
     }
     ws_handlers_ = std::move(handlers);
     ws_messages_.emplace(server_->options.limits.websocket_messages);
@@ -566,11 +572,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     ws_closing_ = true;
     // A close frame's payload is at most 125 bytes: the reason is cut to 123, on a UTF-8 boundary.
-    if (reason.size() > 123) {
-      reason.resize(123);
-      while (!reason.empty() && (static_cast<unsigned char>(reason.back()) & 0xC0) == 0x80) reason.pop_back();
-      if (!reason.empty() && (static_cast<unsigned char>(reason.back()) & 0x80)) reason.pop_back();
-    }
+    reason = utf8::printable(reason, 123);
     websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
     // A hard deadline: a peer that never completes the closing handshake (or never reads, so that
     // the close frame cannot even be written) is dropped.

@@ -126,6 +126,8 @@ struct HttpResponse {
   // RFC 9457 problem details (application/problem+json): type about:blank, the status's title,
   // and `detail` when given. Never put a secret or personal data in `detail`.
   static HttpResponse problem(int status, std::string_view detail = {});
+  // 503 with Retry-After: the problem is passing (a plugin, the ledger, a drain), try again then.
+  static HttpResponse unavailable(std::string_view detail, int retry_after_s);
 };
 
 using Respond = std::function<void(HttpResponse)>;
@@ -182,7 +184,7 @@ class Router {
     Handler handler;
     UpgradeHandler upgrade;  // WebSocket routes only
   };
-  bool matches(const Entry& entry, const std::vector<std::string>& segments, std::map<std::string, std::string>& params) const;
+  static bool matches(const Entry& entry, const std::vector<std::string>& segments, std::map<std::string, std::string>& params);
   std::vector<Entry> entries_;
 };
 

@@ -10,7 +10,6 @@
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
 #include "api/session_registry.hpp"
-#include "common/log.hpp"
 
 #include <boost/json.hpp>
 

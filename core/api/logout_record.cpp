@@ -4,6 +4,7 @@
 #include "audit/ledger.hpp"
 #include "audit/retention.hpp"
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 
 #include <boost/json.hpp>
 
@@ -22,7 +23,7 @@ std::optional<std::string> text(const json::object& o, const char* key) {
 
 std::size_t restore_logouts(SessionRegistry& registry, audit::LedgerReader& ledger, std::chrono::seconds remember,
                             std::chrono::system_clock::time_point now, std::int64_t clock_skew_s) {
-  const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const std::int64_t now_s = unix_seconds(now);
   const auto steady_now = SessionRegistry::Clock::now();
   audit::LedgerReader::Query q;
   q.action = "auth.logout";
@@ -34,9 +35,7 @@ std::size_t restore_logouts(SessionRegistry& registry, audit::LedgerReader& ledg
   q.after = first > 0 ? first - 1 : 0;
   std::size_t applied = 0, skipped = 0;
   for (;;) {
-    std::uint64_t last = 0;
-    std::uint64_t count = ledger.query(q, [&](std::uint64_t seq, std::string_view canonical) {
-      last = seq;
+    audit::LedgerReader::Page page = ledger.query(q, [&](std::uint64_t, std::string_view canonical) {
       boost::system::error_code ec;
       json::value v = json::parse(canonical, ec);
       const json::object* entry = !ec && v.is_object() ? &v.as_object() : nullptr;
@@ -59,14 +58,14 @@ std::size_t restore_logouts(SessionRegistry& registry, audit::LedgerReader& ledg
       // Dated as it was when applied (the provider's time, at most our clock plus the skew); an
       // entry of an older version has no logout_at and was dated at its arrival.
       const json::value* at = entry->if_contains("logout_at");
-      logout.at = at && at->is_int64() ? std::min(at->as_int64(), arrived_s + clock_skew_s) : arrived_s;
+      logout.at = logout_time(at && at->is_int64() ? std::optional(at->as_int64()) : std::nullopt, arrived_s, clock_skew_s);
       // Remembered from its arrival, as when it was applied: what is left of `remember`.
       std::int64_t age_s = std::clamp<std::int64_t>(now_s - arrived_s, 0, remember.count());
       registry.end(logout, steady_now - std::chrono::seconds(age_s));
       ++applied;
     });
-    if (count < q.limit) break;
-    q.after = last;
+    if (!page.more) break;
+    q.after = page.last_seq;
   }
   if (skipped > 0)
     log::warn("api", std::to_string(skipped) + " auth.logout entries not restored (not the host's, or naming no session)");

@@ -25,6 +25,7 @@
 //  - Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +50,13 @@ struct Logout {
   std::optional<std::string> subject, session_id;  // at least one
   std::int64_t at = 0;  // Unix seconds: tokens of `subject` issued at or before this are refused
 };
+
+// When a logout took effect (Logout::at): the provider's own time of it (`issued_at`, its tokens'
+// iat compare with it), never later than its arrival plus the clock skew (a logout cannot refuse
+// tokens the provider has yet to issue); its arrival when the provider gave none.
+inline std::int64_t logout_time(std::optional<std::int64_t> issued_at, std::int64_t arrived_s, std::int64_t clock_skew_s) {
+  return issued_at ? std::min(*issued_at, arrived_s + clock_skew_s) : arrived_s;
+}
 
 class SessionRegistry {
  public:

@@ -3,6 +3,7 @@
 #include "api/access_gate.hpp"
 #include "api/api_routes.hpp"
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 
 #include <boost/json.hpp>
 
@@ -79,16 +80,14 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
                         text.empty() ? "the logout token was refused" : text);
         Logout logout;
         try {
-          logout = Authenticator::logout_from_result(text, issuer);
+          logout = Authenticator::logout_from_result(
+              text, issuer,
+              unix_seconds(),
+              gate->authenticator().options().clock_skew_s);
         } catch (const std::invalid_argument& e) {
           log::error("api", std::string("the identity plugin returned a malformed logout result: ") + e.what());
           return refuse(400, "the logout token names no session");
         }
-        // Dated by the provider's clock (its tokens' iat compare with it), but never later than
-        // our clock allows it to be: a logout cannot refuse tokens the provider has yet to issue.
-        std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
-        logout.at = std::min(logout.at, now_s + gate->authenticator().options().clock_skew_s);
         std::size_t closed = gate->authenticator().sessions().end(logout);
         json::object resource{{"type", "session"}, {"issuer", logout.issuer}};
         if (logout.session_id) resource["id"] = *logout.session_id;

@@ -358,7 +358,7 @@ int audit_export(const std::string& db, const std::string& from_text, const std:
     audit::LedgerReader::ExportRange range{*from, *to};
     std::uint64_t count = r.export_entries(
         range, [&](const std::string& note) { std::cout << json::serialize(audit::export_head(note, range)) << "\n"; },
-        [](const audit::LedgerReader::ExportedEntry& e) { std::cout << json::serialize(audit::export_line(e)) << "\n"; });
+        [](const audit::LedgerReader::ExportedEntry& e) { std::cout << json::serialize(audit::export_line(e)) << "\n"; }).count;
     std::cout.flush();
     std::cerr << "exported " << count << " entries\n";
     return std::cout ? 0 : 1;
@@ -386,7 +386,7 @@ int audit_query(const std::string& db, audit::LedgerReader::Query q, const std::
       if (clear) line["personal"] = json::parse(*clear);
       else if (canonical.find("\"personal\":") != std::string_view::npos) line["personal"] = "erased";
       std::cout << json::serialize(line) << "\n";
-    });
+    }).count;
     std::cout.flush();
     std::cerr << count << " entries" << (count == q.limit ? " (the limit: narrow the query or raise --limit)" : "") << "\n";
     return std::cout ? 0 : 1;

@@ -30,6 +30,7 @@
 #include "common/random_id.hpp"
 #include "config/config.hpp"
 #include "host/plugin_set.hpp"
+#include "host/status_board.hpp"
 #include "policy/policy_set.hpp"
 #include "security/crypto_policy.hpp"
 #include "telemetry/metrics.hpp"
@@ -105,42 +106,6 @@ class HealthFile {
  private:
   fs::path dir_;
   json::object base_;
-};
-
-// What GET /api/v1/status shows an operator: the health file's facts, the host's state, every
-// plugin instance with its own health report and calls in flight, and the audit ledger's size.
-// The plugin set is attached once it runs and detached before it stops.
-class StatusBoard {
- public:
-  StatusBoard(std::shared_ptr<const audit::Ledger> ledger, std::function<std::string()> state)
-      : ledger_(std::move(ledger)), state_(std::move(state)) {}
-  // The health file's facts (node, environment, region, pid, started_at, api), copied.
-  void facts(json::object base) {
-    std::lock_guard lock(mutex_);
-    base_ = std::move(base);
-  }
-  void attach(const host::PluginSet* plugins) {
-    std::lock_guard lock(mutex_);
-    plugins_ = plugins;
-  }
-  json::object operator()() const {
-    json::object doc;
-    {
-      std::lock_guard lock(mutex_);
-      doc = base_;
-      doc["plugins"] = plugins_ ? plugins_->report() : json::array{};
-    }
-    doc["status"] = state_();
-    doc["ledger"] = json::object{{"size", ledger_->size()}, {"checkpointed", ledger_->checkpointed()}, {"commits", ledger_->commits()}};
-    return doc;
-  }
-
- private:
-  json::object base_;
-  std::shared_ptr<const audit::Ledger> ledger_;
-  std::function<std::string()> state_;
-  mutable std::mutex mutex_;
-  const host::PluginSet* plugins_ = nullptr;
 };
 
 // The data directory belongs to one daemon at a time.
@@ -275,8 +240,8 @@ int run(const std::string& config_file) {
 
   HealthFile health(data_dir / "run", cfg);
   health.write("starting", {});
-  std::shared_ptr<audit::AuditSink> audit_sink;
-  audit::Ledger* ledger = nullptr;  // the same, for its size in the status
+  std::shared_ptr<audit::Ledger> ledger;
+  std::shared_ptr<audit::AuditSink> audit_sink;  // the ledger, as the plugins and the API write to it
   try {
     audit::LedgerOptions ledger_options;
     ledger_options.origin = cfg.audit.origin;
@@ -286,9 +251,8 @@ int run(const std::string& config_file) {
     ledger_options.publish_to = cfg.audit.publish_to;
     ledger_options.retention = cfg.audit.retention;
     ledger_options.purge_interval = cfg.audit.purge_interval;
-    std::unique_ptr<audit::Ledger> opened = audit::Ledger::open(data_dir / "audit.db", ledger_options);
-    ledger = opened.get();
-    audit_sink = std::move(opened);
+    ledger = audit::Ledger::open(data_dir / "audit.db", ledger_options);
+    audit_sink = ledger;
   } catch (const std::exception& e) {
     log::error("host", std::string("cannot open the audit ledger: ") + e.what());
     return kFailure;
@@ -319,8 +283,7 @@ int run(const std::string& config_file) {
     std::lock_guard lock(state_mutex);
     state = s;
   };
-  // (The aliasing constructor: the ledger as a Ledger, owned with audit_sink.)
-  auto status_board = std::make_shared<StatusBoard>(std::shared_ptr<const audit::Ledger>(audit_sink, ledger), [&] {
+  auto status_board = std::make_shared<host::StatusBoard>(ledger, [&] {
     std::lock_guard lock(state_mutex);
     return state;
   });

@@ -197,9 +197,18 @@ class LedgerReader {
   // `time` by a margin for those). 1 when the ledger starts after it, last_seq() + 1 when it ends
   // before. O(log n) reads: for scanning a recent window of a long ledger.
   std::uint64_t first_seq_from(const std::string& time);
-  std::uint64_t query(const Query& q, const std::function<void(std::uint64_t seq, std::string_view canonical)>& on_entry);
+  // What a query or an export page covered: how many entries, the last one's seq, whether it
+  // stopped at `limit` or `max_bytes` (there may be more after last_seq), and for an export the
+  // tree size of the checkpoint it is against.
+  struct Page {
+    std::uint64_t count = 0;
+    std::uint64_t last_seq = 0;
+    bool more = false;
+    std::uint64_t tree_size = 0;
+  };
+  Page query(const Query& q, const std::function<void(std::uint64_t seq, std::string_view canonical)>& on_entry);
 
-  std::uint64_t export_entries(const ExportRange& range,
+  Page export_entries(const ExportRange& range,
                                const std::function<void(const std::string& checkpoint)>& on_checkpoint,
                                const std::function<void(const ExportedEntry&)>& on_entry);
 
@@ -216,10 +225,6 @@ class LedgerReader {
 // {"seq", "entry", "proof"} or, when retention purged its payload, {"seq", "purged", "leaf_hash", "proof"}.
 boost::json::object export_head(const std::string& checkpoint, const LedgerReader::ExportRange& range);
 boost::json::object export_line(const LedgerReader::ExportedEntry& entry);
-// What an exported entry counts against ExportRange::max_bytes: its canonical text and its proof.
-inline std::uint64_t export_weight(std::string_view canonical, std::size_t proof_hashes) {
-  return canonical.size() + 64 * proof_hashes;
-}
 
 struct VerifyOptions {
   std::optional<NoteVerifier> key;                 // trusted key; default: the one the ledger recorded

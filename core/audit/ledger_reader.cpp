@@ -226,7 +226,7 @@ std::uint64_t LedgerReader::first_seq_from(const std::string& time) {
   });
 }
 
-std::uint64_t LedgerReader::query(const Query& q,
+LedgerReader::Page LedgerReader::query(const Query& q,
                                  const std::function<void(std::uint64_t, std::string_view)>& on_entry) {
   return impl_->snapshot([&] {
     // Only the criteria given go into the statement (still bound, never spliced), so that SQLite
@@ -251,21 +251,24 @@ std::uint64_t LedgerReader::query(const Query& q,
     sqlite3_bind_int64(rows.s, 2, static_cast<sqlite3_int64>(std::min<std::uint64_t>(q.limit, INT64_MAX)));
     for (std::size_t i = 0; i < binds.size(); ++i)
       sqlite3_bind_text(rows.s, static_cast<int>(i + 3), binds[i]->data(), static_cast<int>(binds[i]->size()), SQLITE_STATIC);
-    std::uint64_t count = 0, bytes = 0;
+    Page page;
+    std::uint64_t bytes = 0;
     int rc = SQLITE_DONE;
     while (bytes < q.max_bytes && (rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
       std::string_view canonical = text(rows.s, 1);
-      on_entry(static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0)), canonical);
+      page.last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0));
+      on_entry(page.last_seq, canonical);
       bytes += canonical.size();
-      ++count;
+      ++page.count;
     }
     if (bytes < q.max_bytes && rc != SQLITE_DONE)
       throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
-    return count;
+    page.more = page.count == q.limit || bytes >= q.max_bytes;
+    return page;
   });
 }
 
-std::uint64_t LedgerReader::export_entries(const ExportRange& range,
+LedgerReader::Page LedgerReader::export_entries(const ExportRange& range,
                                           const std::function<void(const std::string&)>& on_checkpoint,
                                           const std::function<void(const ExportedEntry&)>& on_entry) {
   return impl_->snapshot([&] {
@@ -282,7 +285,9 @@ std::uint64_t LedgerReader::export_entries(const ExportRange& range,
     sqlite3_bind_int64(rows.s, 5, static_cast<sqlite3_int64>(std::min<std::uint64_t>(range.limit, INT64_MAX)));
     StoredTree stored(impl_->db);
     RangeHash hashes = [&stored](std::uint64_t b, std::uint64_t e) { return stored.range(b, e); };
-    std::uint64_t count = 0, bytes = 0;
+    Page page;
+    page.tree_size = tree.size;
+    std::uint64_t bytes = 0;
     int rc = SQLITE_DONE;
     while (bytes < range.max_bytes && (rc = sqlite3_step(rows.s)) == SQLITE_ROW) {
       std::uint64_t seq = static_cast<std::uint64_t>(sqlite3_column_int64(rows.s, 0));
@@ -292,12 +297,14 @@ std::uint64_t LedgerReader::export_entries(const ExportRange& range,
       if (sqlite3_column_type(rows.s, 3) != SQLITE_NULL) purged = text(rows.s, 3);
       std::string_view canonical = text(rows.s, 1);
       on_entry({seq, canonical, leaf, purged, proof});
-      bytes += export_weight(canonical, proof.size());
-      ++count;
+      bytes += canonical.size() + 64 * proof.size();  // about what its line takes
+      page.last_seq = seq;
+      ++page.count;
     }
     if (bytes < range.max_bytes && rc != SQLITE_DONE)
       throw std::runtime_error(std::string("cannot read the ledger: ") + sqlite3_errmsg(impl_->db));
-    return count;
+    page.more = page.count == range.limit || bytes >= range.max_bytes;
+    return page;
   });
 }
 

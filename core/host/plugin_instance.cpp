@@ -562,9 +562,9 @@ bl_call_id PluginInstance::call_with(std::function<void(bl_plugin_instance*, con
 
 void PluginInstance::cancel(bl_call_id id) { state_->calls->cancel(id); }
 
-std::string PluginInstance::health() const {
+json::object PluginInstance::health_report() const {
   auto fn = state_->library->descriptor().health;
-  if (fn == nullptr) return R"({"status":"ok"})";
+  if (fn == nullptr) return json::object{{"status", "ok"}};
   std::string report;
   bl_status status = fn(
       state_->handle,
@@ -574,10 +574,11 @@ std::string PluginInstance::health() const {
       &report);
   json::error_code ec;
   json::value doc = json::parse(report, ec);
-  if (status != BL_OK || ec || !doc.is_object()) {
-    return R"({"status":"failing","detail":"the plugin's health report is invalid"})";
-  }
-  return report;
+  if (status != BL_OK || ec || !doc.is_object())
+    return json::object{{"status", "failing"}, {"detail", "the plugin's health report is invalid"}};
+  return std::move(doc.as_object());
 }
+
+std::string PluginInstance::health() const { return json::serialize(health_report()); }
 
 }  // namespace branchline::host

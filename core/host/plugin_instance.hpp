@@ -88,8 +88,10 @@ class PluginInstance {
                        std::chrono::milliseconds deadline, boost::asio::any_io_executor reply_to, CallHandler handler);
   void cancel(bl_call_id id);
 
-  // The plugin's health report as JSON ({"status":"ok"} when the plugin has no health function).
-  std::string health() const;
+  // The plugin's health report ({"status":"ok"} when the plugin has no health function;
+  // {"status":"failing","detail":...} when its report is not a JSON object).
+  boost::json::object health_report() const;
+  std::string health() const;  // the same, as JSON text
 
   // The plugin's opaque instance handle, for synchronous table calls (media).
   bl_plugin_instance* handle() const;

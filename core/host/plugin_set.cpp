@@ -5,8 +5,6 @@
 #include "common/log.hpp"
 #include "host/plugin_library.hpp"
 
-#include <boost/json/parse.hpp>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -228,7 +226,7 @@ boost::json::array PluginSet::report() const {
   for (std::size_t i = 0; i < status_.size(); ++i) {
     json::object entry = to_json(status_[i]);
     if (const PluginInstance* running = instances_[i].get()) {
-      entry["health"] = json::parse(running->health());  // the host checked it is a JSON object
+      entry["health"] = running->health_report();
       entry["calls_in_flight"] = running->outstanding_calls();
     }
     out.push_back(std::move(entry));

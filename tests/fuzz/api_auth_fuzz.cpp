@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         Authenticator::principal_from_result(input, "urn:branchline:identity:fuzz");
         break;
       case 2:
-        Authenticator::logout_from_result(input, "urn:branchline:identity:fuzz");
+        Authenticator::logout_from_result(input, "urn:branchline:identity:fuzz", 1'800'000'000, 60);
         break;
       default:
         parse_form(input);

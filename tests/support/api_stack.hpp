@@ -118,6 +118,24 @@ class ApiStack : public ReferencePlugin {
                 "logout_token=" + logout_token);
   }
 
+  // A token of `subject` with these roles (and region claim; "" for none).
+  std::string token_for(const std::string& subject, api_stack_json::array roles, const std::string& region = "north") {
+    api_stack_json::object claims = idp_.claims(subject);
+    claims["roles"] = std::move(roles);
+    if (region.empty()) claims.erase("region");
+    else claims["region"] = region;
+    return idp_.token(claims);
+  }
+  net::HttpResponse get(const std::string& token, const std::string& path) {
+    return send("GET", path, {{"Authorization", "Bearer " + token}});
+  }
+  // The policy.decide entry of a decision id, read at once ({} when there is none).
+  api_stack_json::object decision_entry(const api_stack_json::value& decision_id) {
+    for (auto& e : entries("policy.decide"))
+      if (e.at("policy_decision") == decision_id) return e;
+    return {};
+  }
+
   std::vector<api_stack_json::object> entries(const std::string& action) {
     std::vector<api_stack_json::object> out;
     for (auto& e : ledger_entries(data_dir_ / "audit.db"))

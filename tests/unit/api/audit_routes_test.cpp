@@ -7,6 +7,7 @@
 #include "api/audit_archive.hpp"
 #include "config/config.hpp"
 #include "host/plugin_set.hpp"
+#include "host/status_board.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -44,15 +45,7 @@ class ApiAudit : public ApiStack {
     start_api(std::nullopt, nullptr, std::move(context));
   }
 
-  std::string token_for(const std::string& subject, json::array roles) {
-    json::object claims = idp_.claims(subject);
-    claims["roles"] = std::move(roles);
-    return idp_.token(claims);
-  }
   std::string auditor() { return token_for("auditor-1", {"auditor"}); }
-  net::HttpResponse get(const std::string& token, const std::string& path) {
-    return send("GET", path, {{"Authorization", "Bearer " + token}});
-  }
   audit::Ledger& ledger() { return static_cast<audit::Ledger&>(*env_.audit); }
 
   // Waits until a signed checkpoint covers the ledger as it is now (the ledger signs one at most
@@ -100,9 +93,7 @@ TEST_F(ApiAudit, AnAuditorQueriesTheLedgerPageByPageAndEachQueryIsItselfOnTheRec
   EXPECT_FALSE(rest.as_object().contains("next"));
 
   // The query is on the record, durable before the answer: who asked, what, and the rule that allowed it.
-  json::object decided;
-  for (auto& e : entries("policy.decide"))
-    if (e.at("policy_decision") == body.at("decision_id")) decided = e;
+  json::object decided = decision_entry(body.at("decision_id"));
   ASSERT_FALSE(decided.empty());
   EXPECT_EQ(decided.at("decision").at("action"), "audit.ledger.query");
   EXPECT_EQ(decided.at("decision").at("result"), "allow");
@@ -233,9 +224,7 @@ TEST_F(ApiAuditExport, APageIsTheCliFormatWithProofsAndThePagesShareOneCheckpoin
   EXPECT_EQ(json::parse(page2[0]).at("after"), 3);
   EXPECT_EQ(json::parse(page2[1]).at("seq"), 4);
 
-  json::object decided;
-  for (auto& e : entries("policy.decide"))
-    if (e.at("policy_decision") == json::value(header(first_, "X-Decision-Id"))) decided = e;
+  json::object decided = decision_entry(json::value(header(first_, "X-Decision-Id")));
   ASSERT_FALSE(decided.empty());
   EXPECT_EQ(decided.at("decision").at("action"), "audit.ledger.export");
   EXPECT_EQ(decided.at("resource").at("criteria"), (json::object{{"from", "2020-01-01"}, {"limit", "3"}}));
@@ -278,9 +267,13 @@ TEST_F(ApiAudit, AnOperatorSeesTheHostAndItsPluginsHealthAndNobodyElseDoes) {
       "status.yaml");
   host::HostEnvironment env = env_;
   std::unique_ptr<host::PluginSet> plugins = host::PluginSet::start(cfg, env, {REFERENCE_PLUGIN_DIR});
-  serve([&] {
-    return json::object{{"node", "node-1"}, {"status", plugins->degraded() ? "degraded" : "ok"}, {"plugins", plugins->report()}};
-  });
+  // The status board branchlined serves, over this plugin set and the real ledger.
+  auto board = std::make_shared<host::StatusBoard>(std::static_pointer_cast<const audit::Ledger>(env_.audit),
+                                                   [&] { return std::string(plugins->degraded() ? "degraded" : "ok"); });
+  board->facts({{"node", "node-1"}, {"environment", "development"}, {"region", "north"}, {"started_at", "2026-11-24T10:00:00Z"}});
+  board->attach(plugins.get());
+  serve([board] { return board->status(); });
+  std::uint64_t size_before = ledger().append_and_wait(json::object{{"action", "test.entry"}});
 
   json::object claims = idp_.claims("operator-1");
   claims["roles"] = json::array{"operator"};
@@ -298,6 +291,11 @@ TEST_F(ApiAudit, AnOperatorSeesTheHostAndItsPluginsHealthAndNobodyElseDoes) {
   EXPECT_EQ(list[1].at("state"), "failed");
   EXPECT_FALSE(list[1].as_object().contains("health"));
   EXPECT_FALSE(body.at("decision_id").as_string().empty());
+  // Everything the OpenAPI document says a status has.
+  for (const char* member : {"node", "environment", "region", "status", "started_at", "plugins", "ledger", "decision_id"})
+    EXPECT_TRUE(body.as_object().contains(member)) << member;
+  EXPECT_GE(body.at("ledger").at("size").as_int64(), static_cast<std::int64_t>(size_before));
+  EXPECT_TRUE(body.at("ledger").as_object().contains("checkpointed"));
 
   EXPECT_EQ(get(idp_.token(), "/api/v1/status").http_status, 403);  // an advisor
   EXPECT_EQ(get(auditor(), "/api/v1/status").http_status, 403);
@@ -310,6 +308,7 @@ TEST_F(ApiAudit, AnOperatorSeesTheHostAndItsPluginsHealthAndNobodyElseDoes) {
   EXPECT_EQ(results, (std::vector<std::string>{"allow", "deny", "deny"}));
   api_->shutdown(std::chrono::milliseconds(500));
   api_.reset();
+  board->attach(nullptr);
   plugins->shutdown();
 }
 

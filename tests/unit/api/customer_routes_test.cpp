@@ -54,30 +54,14 @@ class ApiCustomers : public ApiStack {
   }
   void serve() { start_api(std::nullopt, nullptr, plugins()); }
 
-  std::string token_for(const std::string& subject, json::array roles, const std::string& region = "north") {
-    json::object claims = idp_.claims(subject);
-    claims["roles"] = std::move(roles);
-    if (region.empty()) claims.erase("region");
-    else claims["region"] = region;
-    return idp_.token(claims);
-  }
   std::string advisor() { return token_for("advisor-1", {"advisor"}); }
 
-  net::HttpResponse get(const std::string& token, const std::string& path) {
-    return send("GET", path, {{"Authorization", "Bearer " + token}});
-  }
   net::HttpResponse post(const std::string& token, const std::string& path, const std::string& key, std::string body) {
     net::HttpHeaders headers{{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
     if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
     return send("POST", path, std::move(headers), std::move(body));
   }
 
-  // The policy.decide entry of a decision id, read at once: the answer waited for it.
-  json::object decision_entry(const json::value& decision_id) {
-    for (auto& e : entries("policy.decide"))
-      if (e.at("policy_decision") == decision_id) return e;
-    return {};
-  }
   std::int64_t balance(const std::string& customer, const std::string& account) {
     net::HttpResponse r = get(advisor(), "/api/v1/customers/" + customer + "/accounts");
     EXPECT_EQ(r.http_status, 200) << r.body;

@@ -48,9 +48,7 @@ TEST_F(LiveChannel, ASignedInCallerOpensItAndItCarriesThePrincipalAndTheIdpSessi
   EXPECT_EQ(json::parse(ws.read().value_or("{}")).at("type"), "pong");
 
   // The opening was decided and audited like any request.
-  json::object decided;
-  for (auto& e : entries("policy.decide"))
-    if (e.at("policy_decision") == h.at("decision_id")) decided = e;
+  json::object decided = decision_entry(h.at("decision_id"));
   ASSERT_FALSE(decided.empty());
   EXPECT_EQ(decided.at("decision").at("action"), "session.live.connect");
   EXPECT_EQ(decided.at("decision").at("result"), "allow");

@@ -140,6 +140,50 @@ TEST_F(LedgerTest, TheFirstEntryOfATimeIsFoundByBisection) {
   EXPECT_EQ(reader->first_seq_from("2027-01-01T00:00:00.000000Z"), reader->last_seq() + 1);
 }
 
+TEST_F(LedgerTest, PagesStopAtTheirLimitOrTheirBytesAndSayThereMayBeMore) {
+  {
+    LedgerOptions options;
+    options.checkpoint_interval = std::chrono::hours(1);  // only the one written at close
+    auto ledger = Ledger::open(file_, options);
+    ledger->append_and_wait(boost::json::object{{"action", "crm.lookup"}, {"n", -1}});
+    // Before any checkpoint, there is nothing an export could be checked against.
+    EXPECT_THROW(LedgerReader::open(file_)->export_entries({}, [](const std::string&) {}, [](const auto&) {}),
+                 std::invalid_argument);
+    for (int i = 0; i < 9; ++i) ledger->append_and_wait(boost::json::object{{"action", "crm.lookup"}, {"n", i}});
+  }
+  auto reader = LedgerReader::open(file_);
+  LedgerReader::Query q;
+  q.limit = 4;
+  std::vector<std::uint64_t> seen;
+  auto page = reader->query(q, [&](std::uint64_t seq, std::string_view) { seen.push_back(seq); });
+  EXPECT_EQ(page.count, 4u);
+  EXPECT_EQ(page.last_seq, 4u);
+  EXPECT_TRUE(page.more);  // at the limit
+  q.limit = 100;
+  q.max_bytes = 1;  // the first entry already reaches it
+  page = reader->query(q, [&](std::uint64_t, std::string_view) {});
+  EXPECT_EQ(page.count, 1u);
+  EXPECT_TRUE(page.more);
+  q.max_bytes = UINT64_MAX;
+  q.after = 8;
+  page = reader->query(q, [&](std::uint64_t, std::string_view) {});
+  EXPECT_EQ(page.count, 2u);
+  EXPECT_FALSE(page.more);  // the end
+
+  LedgerReader::ExportRange range;
+  range.max_bytes = 1;
+  page = reader->export_entries(range, [](const std::string&) {}, [](const auto&) {});
+  EXPECT_EQ(page.count, 1u);
+  EXPECT_TRUE(page.more);
+  EXPECT_EQ(page.tree_size, 10u);
+  range.max_bytes = UINT64_MAX;
+  range.after = 1;
+  page = reader->export_entries(range, [](const std::string&) {}, [](const auto&) {});
+  EXPECT_EQ(page.count, 9u);
+  EXPECT_EQ(page.last_seq, 10u);
+  EXPECT_FALSE(page.more);
+}
+
 TEST_F(LedgerTest, AnEditedRowIsNamed) {
   fill(100);
   sql("UPDATE entries SET canonical = replace(canonical, 'crm.lookup', 'crm.looked') WHERE seq = 37");
