@@ -245,6 +245,16 @@ TEST(Config, InProductionTheApiNeedsItsOwnCertificateAndPublicUrl) {
   EXPECT_NE(problem(no_tls).message.find("development certificate is not used in production"), std::string::npos);
 }
 
+TEST(Config, LogoutEntriesAreKeptAtLeastAsLongAsTheTokensTheyEnded) {
+  std::string with_api = replace(kValid, "plugins:\n",
+                                 "api:\n  auth: {max_token_lifetime_s: 86400}\naudit:\n  retention: {standard: 1d}\nplugins:\n");
+  Diagnostic d = problem(with_api);
+  EXPECT_EQ(d.mark.line, 8);  // the standard class, the default
+  EXPECT_NE(d.to_string().find("would purge auth.logout entries"), std::string::npos) << d.to_string();
+  EXPECT_NE(d.to_string().find("fix: keep the default class at least 2d"), std::string::npos) << d.to_string();
+  EXPECT_NO_THROW(load_config_text(replace(with_api, "standard: 1d", "standard: 2d"), "bank.yaml", env({})));
+}
+
 TEST(Config, TheCustomerRoutesUseTheOnlyCrmAndCoreBankingInstancesOrTheOnesNamed) {
   std::string with_api = replace(kValid, "plugins:\n", "api: {listen: 127.0.0.1:0}\nplugins:\n");
   const std::string core = "  - id: core\n    plugin: core-banking-sqlite\n    kind: core_banking\n";
