@@ -37,6 +37,11 @@ using Clock = std::chrono::steady_clock;
 using namespace sqlite_rows;
 
 constexpr std::size_t kMaxBatch = 1024;
+// WAL checkpoints (see Impl::WalCheckpointer): the background thread is asked to copy the WAL
+// back every kWalBackgroundPages, and the writer finishes the job itself at kWalRestartPages
+// (SQLite's own automatic threshold), so that the WAL restarts from its beginning.
+constexpr int kWalBackgroundPages = 128;
+constexpr int kWalRestartPages = 1000;
 constexpr const char* kDefaultOrigin = "branchline/audit";
 constexpr std::size_t kMaxKeyFile = 4096;
 
@@ -199,9 +204,96 @@ struct Ledger::Impl {
   int lock_fd = -1;
   std::thread writer;
 
+  // ---- WAL checkpoints ----
+  // SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1000 pages: at
+  // thousands of entries a second that is 2-5 ms of copying and an fsync of the database some 15
+  // times a second, and every append waiting meanwhile waits for it too (it was the ledger's
+  // tail under the API's load). So a thread with a connection of its own copies the WAL back as
+  // it grows (PASSIVE: it never holds the writer up), and the writer, once the WAL passes
+  // kWalRestartPages, checkpoints what little is left itself, between two commits. A checkpoint
+  // that has copied everything is what lets the next commit restart the WAL at its beginning: a
+  // background checkpointer alone never catches up under steady load, and the WAL grew (issue 4).
+  struct WalCheckpointer {
+    sqlite3* db = nullptr;  // null: the writer does every checkpoint, as SQLite would
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool wanted = false, stopping = false;
+    bool failing = false;  // checkpointer thread only
+    int asked_at = 0;  // WAL pages when it was last asked (writer thread only)
+    std::thread thread;
+  } wal;
+
+  // SQLite's WAL hook: after each commit, on the writer thread, with the WAL's size in pages.
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+    WalCheckpointer& wal = static_cast<Impl*>(self)->wal;
+    if (pages >= kWalRestartPages || !wal.db) {
+      if (pages >= kWalRestartPages) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      wal.asked_at = 0;
+      return SQLITE_OK;  // a checkpoint that fails (a reader, the background's) is tried after the next commit
+    }
+    if (pages < wal.asked_at) wal.asked_at = 0;  // the WAL restarted
+    if (pages - wal.asked_at >= kWalBackgroundPages) {
+      wal.asked_at = pages;
+      {
+        std::lock_guard lock(wal.mutex);
+        wal.wanted = true;
+      }
+      wal.wake.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void run_wal_checkpointer() {
+    for (;;) {
+      {
+        std::unique_lock lock(wal.mutex);
+        wal.wake.wait(lock, [this] { return wal.wanted || wal.stopping; });
+        if (wal.stopping) return;
+        wal.wanted = false;
+      }
+      int rc = sqlite3_wal_checkpoint_v2(wal.db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      // Busy: the writer's own checkpoint is running; ours comes later. A failure is told once
+      // until a checkpoint succeeds again (a failing disk would fail every one).
+      if (rc == SQLITE_OK) {
+        wal.failing = false;
+      } else if (rc != SQLITE_BUSY && !wal.failing) {
+        wal.failing = true;
+        log::warn("audit", std::string("background WAL checkpoint failed: ") + sqlite3_errmsg(wal.db) +
+                               "; the writer checkpoints at " + std::to_string(kWalRestartPages) + " pages");
+      }
+    }
+  }
+
+  // Opens the checkpointer's connection and starts it; without it the writer checkpoints alone.
+  void start_wal_checkpointer() {
+    sqlite3_wal_hook(db, &Impl::on_wal_commit, this);
+    // The connection learns the database is in WAL mode only once it has read it.
+    if (sqlite3_open_v2(file.c_str(), &wal.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK ||
+        sqlite3_exec(wal.db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      log::warn("audit", "no background WAL checkpoints (" + std::string(wal.db ? sqlite3_errmsg(wal.db) : "out of memory") +
+                             "); the writer checkpoints at " + std::to_string(kWalRestartPages) + " WAL pages");
+      sqlite3_close(wal.db);
+      wal.db = nullptr;
+      return;
+    }
+    wal.thread = std::thread([this] { run_wal_checkpointer(); });
+  }
+
+  void stop_wal_checkpointer() {
+    {
+      std::lock_guard lock(wal.mutex);
+      wal.stopping = true;
+    }
+    wal.wake.notify_one();
+    if (wal.thread.joinable()) wal.thread.join();
+    sqlite3_close(wal.db);
+    wal.db = nullptr;
+  }
+
 
   ~Impl() {
     stop_acks();
+    stop_wal_checkpointer();
     insert_entry.reset();
     insert_subtree.reset();
     sqlite3_close(db);
@@ -918,6 +1010,7 @@ std::unique_ptr<Ledger> Ledger::open(const fs::path& file, LedgerOptions options
   }
   Impl* raw = impl.get();
   impl->acks.thread = std::thread([raw] { raw->run_acks(); });
+  impl->start_wal_checkpointer();
   impl->writer = std::thread([raw] { raw->run(); });
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
@@ -929,6 +1022,7 @@ Ledger::~Ledger() {
   }
   impl_->wake.notify_one();
   impl_->writer.join();
+  impl_->stop_wal_checkpointer();
   impl_->stop_acks();  // every acknowledgement is delivered before the ledger is gone
 }
 

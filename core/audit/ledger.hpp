@@ -6,8 +6,10 @@
 //    (RFC 3339 UTC, microseconds), serialises it canonically (RFC 8785), and acknowledges
 //    (done(BL_OK)) only once the entry, its leaf hash and the new tree head are committed in one
 //    SQLite transaction (WAL, synchronous=FULL). Appends that arrive while a commit runs share the
-//    next one (group commit); one writer thread does all writing. A commit that fails (disk full,
-//    I/O error) answers every entry of its batch BL_UNAVAILABLE and leaves the tree as it was.
+//    next one (group commit); one writer thread does all writing (a second thread, on its own
+//    connection, copies the WAL back into the database: see Impl::WalCheckpointer). A commit
+//    that fails (disk full, I/O error) answers every entry of its batch BL_UNAVAILABLE and
+//    leaves the tree as it was.
 //  - `done` runs on one of the ledger's threads (the writer, or the acknowledgement thread for
 //    large batches), once per entry, in commit order. It must not block, and above all must not
 //    append_and_wait: post the work to your own executor, as the host does.
