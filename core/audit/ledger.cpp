@@ -210,29 +210,34 @@ struct Ledger::Impl {
   // times a second, and every append waiting meanwhile waits for it too (it was the ledger's
   // tail under the API's load). So a thread with a connection of its own copies the WAL back as
   // it grows (PASSIVE: it never holds the writer up), and the writer, once the WAL passes
-  // kWalRestartPages, checkpoints what little is left itself, between two commits. A checkpoint
-  // that has copied everything is what lets the next commit restart the WAL at its beginning: a
-  // background checkpointer alone never catches up under steady load, and the WAL grew (issue 4).
+  // kWalRestartPages, copies what little is left itself, after the commit that crossed it
+  // (finish_wal_checkpoint). A checkpoint that has copied everything is what lets the next commit
+  // restart the WAL at its beginning: a background checkpointer alone never catches up under
+  // steady load, and the WAL grew (issue 4).
   struct WalCheckpointer {
     sqlite3* db = nullptr;  // null: the writer does every checkpoint, as SQLite would
     std::mutex mutex;
     std::condition_variable wake;
     bool wanted = false, stopping = false;
     bool failing = false;  // checkpointer thread only
-    int asked_at = 0;  // WAL pages when it was last asked (writer thread only)
+    int asked_at = 0;      // WAL pages when it was last asked (writer thread only)
+    bool restart_due = false;  // the WAL passed kWalRestartPages (writer thread only)
     std::thread thread;
   } wal;
 
-  // SQLite's WAL hook: after each commit, on the writer thread, with the WAL's size in pages.
-  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+  // SQLite's WAL hook: inside each commit, on the writer thread, with the WAL's size in pages.
+  // It only takes note: the writer's own checkpoint runs after the batch has been acknowledged
+  // (finish_wal_checkpoint), so that the batch is not held up by it.
+  static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
     WalCheckpointer& wal = static_cast<Impl*>(self)->wal;
-    if (pages >= kWalRestartPages || !wal.db) {
-      if (pages >= kWalRestartPages) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      wal.asked_at = 0;
-      return SQLITE_OK;  // a checkpoint that fails (a reader, the background's) is tried after the next commit
+    if (pages >= kWalRestartPages) {
+      wal.restart_due = true;
+      return SQLITE_OK;
     }
     if (pages < wal.asked_at) wal.asked_at = 0;  // the WAL restarted
-    if (pages - wal.asked_at >= kWalBackgroundPages) {
+    // Not so close to the writer's turn that the background's checkpoint would still be running
+    // then: the writer's would be refused (busy) and the WAL would overshoot.
+    if (wal.db && pages < kWalRestartPages - kWalBackgroundPages && pages - wal.asked_at >= kWalBackgroundPages) {
       wal.asked_at = pages;
       {
         std::lock_guard lock(wal.mutex);
@@ -241,6 +246,16 @@ struct Ledger::Impl {
       wal.wake.notify_one();
     }
     return SQLITE_OK;
+  }
+
+  // On the writer, between commits: copies back what the background thread has not, so that the
+  // next commit restarts the WAL at its beginning. Refused (a reader's snapshot, the background's
+  // checkpoint running), it is tried again after the next commit.
+  void finish_wal_checkpoint() {
+    if (!wal.restart_due) return;
+    wal.restart_due = false;
+    wal.asked_at = 0;
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
 
   void run_wal_checkpointer() {
@@ -268,8 +283,10 @@ struct Ledger::Impl {
   void start_wal_checkpointer() {
     sqlite3_wal_hook(db, &Impl::on_wal_commit, this);
     // The connection learns the database is in WAL mode only once it has read it.
+    // synchronous=FULL as the writer's: the copy is fsynced before the writer may restart the WAL.
     if (sqlite3_open_v2(file.c_str(), &wal.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK ||
-        sqlite3_exec(wal.db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        sqlite3_busy_timeout(wal.db, 5000) != SQLITE_OK ||
+        sqlite3_exec(wal.db, "PRAGMA synchronous=FULL; PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK) {
       log::warn("audit", "no background WAL checkpoints (" + std::string(wal.db ? sqlite3_errmsg(wal.db) : "out of memory") +
                              "); the writer checkpoints at " + std::to_string(kWalRestartPages) + " WAL pages");
       sqlite3_close(wal.db);
@@ -835,6 +852,7 @@ struct Ledger::Impl {
       } else if (checkpoint_now) {
         checkpoint_alone();
       }
+      finish_wal_checkpoint();
     }
   }
 
