@@ -342,9 +342,8 @@ int run(const std::string& config_file) {
       archive = std::make_shared<api::AuditArchive>(data_dir / "audit.db");
       context.audit_archive = archive;
       context.host_status = [status_board] { return (*status_board)(); };
-      // A token is accepted while exp - now <= lifetime + skew, and until exp + skew: remember a
-      // logout that long.
-      const auto remember = a.max_token_lifetime + 2 * std::chrono::seconds(auth.clock_skew_s);
+      auth.clock_skew_s = config::ApiConfig::token_clock_skew_s;
+      const auto remember = a.logout_memory();  // how long a single logout is remembered
       auto sessions = std::make_shared<api::SessionRegistry>(remember);
       // Logouts survive a restart: those the ledger holds from the last `remember` apply again.
       {

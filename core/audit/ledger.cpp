@@ -307,7 +307,6 @@ struct Ledger::Impl {
     wal.db = nullptr;
   }
 
-
   ~Impl() {
     stop_acks();
     stop_wal_checkpointer();

@@ -91,8 +91,11 @@ std::optional<std::string> normalize_ledger_time(std::string_view t) {
   return out;
 }
 
-std::int64_t ledger_epoch_ms(std::string_view t) {
-  if (!normalize_ledger_time(t)) return 0;
+std::int64_t ledger_epoch_ms(std::string_view given) {
+  // Read from the normalised form (always six fraction digits): "…:00.1Z" is 100 ms, not 'Z'.
+  std::optional<std::string> normalised = normalize_ledger_time(given);
+  if (!normalised) return 0;
+  std::string_view t = *normalised;
   std::tm tm{};
   auto n = [&](std::size_t at, std::size_t len) {
     int v = 0;
@@ -105,8 +108,7 @@ std::int64_t ledger_epoch_ms(std::string_view t) {
   tm.tm_hour = n(11, 2);
   tm.tm_min = n(14, 2);
   tm.tm_sec = n(17, 2);
-  std::int64_t ms = t.size() >= 23 && t[19] == '.' ? n(20, 3) : 0;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
+  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + n(20, 3);
 }
 
 std::optional<std::string> normalize_query_time(std::string_view t) {

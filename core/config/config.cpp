@@ -547,17 +547,17 @@ HostConfig load_config_text(std::string_view text, const std::string& file, cons
     // Single logouts survive a restart through their auth.logout entries (default class): those
     // must outlive every token they ended, or a restart would let such a token in again.
     if (cfg.api) {
-      const audit::RetentionPeriod& kept = policy.classes[policy.default_class];
-      auto remember = cfg.api->max_token_lifetime + std::chrono::seconds(120);  // plus twice the 60 s skew
-      if (kept.years == 0 && std::chrono::hours(24) * kept.days < remember)
+      auto kept = policy.classes.find(policy.default_class);  // an unknown class is reported above
+      if (kept != policy.classes.end() && kept->second.years == 0 &&
+          std::chrono::hours(24) * kept->second.days < cfg.api->logout_memory())
         retention_problems.push_back(cfg.at(
             audit.contains("retention") && audit.at("retention").as_object().contains(policy.default_class)
                 ? "/audit/retention/" + policy.default_class
                 : "/audit",
-            "the default retention class '" + policy.default_class + "' (" + kept.to_string() +
+            "the default retention class '" + policy.default_class + "' (" + kept->second.to_string() +
                 ") would purge auth.logout entries before the tokens they ended expire (api.auth.max_token_lifetime_s plus 2 minutes)",
             "keep the default class at least " +
-                std::to_string(std::chrono::ceil<std::chrono::days>(remember).count()) +
+                std::to_string(std::chrono::ceil<std::chrono::days>(cfg.api->logout_memory()).count()) +
                 "d, or lower api.auth.max_token_lifetime_s"));
     }
     if (!retention_problems.empty()) throw ConfigError(std::move(retention_problems));

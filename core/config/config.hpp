@@ -107,6 +107,11 @@ struct ApiConfig {
   std::string crm;
   std::string core_banking;
   std::chrono::seconds max_token_lifetime{3600};  // api.auth.max_token_lifetime_s
+  // The clock skew allowed on a token's times (not configurable), and from it how long a single
+  // logout must be remembered: a token is accepted while exp - now <= lifetime + skew, and until
+  // exp + skew. The daemon, the logout restore and the retention check all use these two.
+  static constexpr std::int64_t token_clock_skew_s = 60;
+  std::chrono::seconds logout_memory() const { return max_token_lifetime + 2 * std::chrono::seconds(token_clock_skew_s); }
   std::chrono::seconds token_cache{30};           // api.auth.token_cache_s (0: every token to the plugin)
   std::string public_url;                         // api.auth.public_url: the URL clients call (DPoP htu)
   std::chrono::seconds customer_attribute_cache{30};  // api.customer_attribute_cache_s (0: ask the CRM every time)

@@ -39,3 +39,17 @@ TEST(Retention, CutoffsAreCalendarDatesAndUnknownClassesNeverExpire) {
 
 }  // namespace
 }  // namespace branchline::audit
+
+namespace branchline::audit {
+namespace {
+
+// A time with fewer than three fraction digits is read from its normalised form.
+TEST(LedgerTime, EpochMillisecondsReadTheFractionWhateverItsLength) {
+  EXPECT_EQ(ledger_epoch_ms("2026-11-24T10:00:00Z"), 1795514400000);
+  EXPECT_EQ(ledger_epoch_ms("2026-11-24T10:00:00.1Z"), 1795514400100);
+  EXPECT_EQ(ledger_epoch_ms("2026-11-24T10:00:00.123456Z"), 1795514400123);
+  EXPECT_EQ(ledger_epoch_ms("not a time"), 0);
+}
+
+}  // namespace
+}  // namespace branchline::audit
