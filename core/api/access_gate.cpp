@@ -259,7 +259,10 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
     verdict.answer = [held](HttpResponse response) { held->answer(std::move(response)); };
     append(request, std::move(entry), [this, held](bl_status status) {
       if (status != BL_OK) log_ledger_failure(status);
-      post([held, durable = status == BL_OK] { held->settle(durable); });
+      // Settled here, on the ledger's acknowledging thread, not posted to the I/O threads first:
+      // settling only takes a lock and hands the answer to the session's own executor (Respond
+      // posts), and each turn through the I/O threads' queue is a wait under load.
+      held->settle(status == BL_OK);
     });
     return next(std::move(verdict));
   }

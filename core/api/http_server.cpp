@@ -351,6 +351,10 @@ class Session : public std::enable_shared_from_this<Session> {
     // that the client still gets its 408.
     beast::get_lowest_layer(stream_).expires_never();
     busy_ = true;  // a request has begun: a drain lets it finish
+    // No body to wait for (a GET, or Content-Length: 0): on at once, not through another read
+    // and a deadline, each of which is a turn through the I/O threads' queue (under load that turn
+    // was the largest wait in a request).
+    if (parser_->is_done()) return on_body({});
     reading_body_ = true;
     handler_timer_.expires_after(server_->options.limits.request_timeout);
     handler_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {

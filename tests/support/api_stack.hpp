@@ -136,11 +136,10 @@ class ApiStack : public ReferencePlugin {
     return {};
   }
 
-  std::vector<api_stack_json::object> entries(const std::string& action) {
-    std::vector<api_stack_json::object> out;
-    for (auto& e : ledger_entries(data_dir_ / "audit.db"))
-      if (e.at("action") == action.c_str()) out.push_back(std::move(e));
-    return out;
+  // The entries of `action` read at once; with `at_least`, once there are that many (a plugin's own
+  // entries, which the answer does not wait for).
+  std::vector<api_stack_json::object> entries(const std::string& action, std::size_t at_least = 0) {
+    return ledger_entries_of(data_dir_ / "audit.db", action, at_least);
   }
 
   api::TlsSettings tls_;

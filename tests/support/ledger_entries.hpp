@@ -37,4 +37,20 @@ inline boost::json::object ledger_entry(const std::filesystem::path& db_file, co
   return {};
 }
 
+// The entries with `action` once there are at least `count` of them, waiting up to 10 s for
+// asynchronous appends (a plugin's own entries are not waited for by the API: they may become
+// durable a commit after the answer), or as many as there are by then.
+inline std::vector<boost::json::object> ledger_entries_of(const std::filesystem::path& db_file, const std::string& action,
+                                                          std::size_t count) {
+  std::vector<boost::json::object> out;
+  for (int i = 0; i < 1000; ++i) {
+    out.clear();
+    for (auto& e : ledger_entries(db_file))
+      if (e.contains("action") && e.at("action") == action.c_str()) out.push_back(std::move(e));
+    if (out.size() >= count) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return out;
+}
+
 }  // namespace branchline::test
