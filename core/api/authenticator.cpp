@@ -192,6 +192,11 @@ Logout Authenticator::logout_from_result(std::string_view result, const std::str
     issued_at = it->value().as_int64();
   }
   logout.at = logout_time(issued_at, now_s, clock_skew_s);
+  if (auto it = o.find("replayed"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_bool()) throw std::invalid_argument("'replayed' is not a boolean");
+    logout.replayed = it->value().as_bool();
+  }
+  if (logout.replayed && !issued_at) throw std::invalid_argument("a replayed logout names no time of its own (issued_at)");
   return logout;
 }
 

@@ -109,7 +109,8 @@ class Authenticator {
   static Principal principal_from_result(std::string_view result, const std::string& default_issuer);
   // A validate_logout result as the logout it asks for, arrived at `now_s`, dated by logout_time()
   // (session_registry.hpp); throws std::invalid_argument (also when it names neither a subject
-  // nor a session).
+  // nor a session, or is "replayed" without "issued_at": dated at its second arrival, it would
+  // reach tokens issued after the first).
   static Logout logout_from_result(std::string_view result, const std::string& default_issuer, std::int64_t now_s,
                                    std::int64_t clock_skew_s);
 

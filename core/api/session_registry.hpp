@@ -49,6 +49,9 @@ struct Logout {
   std::string issuer;
   std::optional<std::string> subject, session_id;  // at least one
   std::int64_t at = 0;  // Unix seconds: tokens of `subject` issued at or before this are refused
+  // The provider sent this logout before (the plugin saw its token id): applying it again ends
+  // nothing new, since it is dated by the provider (`at` is its issued_at).
+  bool replayed = false;
 };
 
 // When a logout took effect (Logout::at): the provider's own time of it (`issued_at`, its tokens'

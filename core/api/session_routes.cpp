@@ -85,8 +85,8 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
               unix_seconds(),
               gate->authenticator().options().clock_skew_s);
         } catch (const std::invalid_argument& e) {
-          log::error("api", std::string("the identity plugin returned a malformed logout result: ") + e.what());
-          return refuse(400, "the logout token names no session");
+          log::error("api", std::string("the identity plugin returned an unusable logout result: ") + e.what());
+          return refuse(400, "the logout token names no session that can be ended");
         }
         std::size_t closed = gate->authenticator().sessions().end(logout);
         json::object resource{{"type", "session"}, {"issuer", logout.issuer}};
@@ -99,7 +99,11 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
                            {"outcome", "success"},
                            {"logout_at", logout.at},  // for restore_logouts() after a restart
                            {"closed", closed}};
-        log::info("api", "single logout from " + logout.issuer + ": " + std::to_string(closed) + " live sessions closed");
+        // The provider's retry (its first answer lost, or a 503 because the ledger failed): applied
+        // again, which ends nothing new, written again, so that it is durable this time, and 200.
+        if (logout.replayed) entry["replayed"] = true;
+        log::info("api", std::string(logout.replayed ? "single logout repeated by " : "single logout from ") + logout.issuer +
+                             ": " + std::to_string(closed) + " live sessions closed");
         gate->record(request, std::move(entry), true, respond, [respond] {
           HttpResponse ok;
           ok.status = 200;

@@ -15,7 +15,9 @@
 //    for this method and URL, fresh, never seen before, hashing this token ("ath"); a bound token
 //    presented as a plain bearer token is refused;
 //  - logout tokens: "events" holds the back-channel-logout event, no "nonce", "sid" or "sub",
-//    "jti" never seen before (kept until the token could no longer pass the "iat" window).
+//    "jti" never seen before (kept until the token could no longer pass the "iat" window), but
+//    for the same logout again (same iat, sid and sub: a provider's retry), which passes marked
+//    "replayed"; another logout under a used jti is refused.
 //
 // Keys: discovery (issuer + /.well-known/openid-configuration, whose "issuer" must be the
 // configured one), then the JWKS, through the host's outbound HTTP (its TLS policy and
@@ -97,29 +99,35 @@ std::string without_query(std::string_view url) { return std::string(url.substr(
 // A bounded "seen once" set of ids with expiry: DPoP proof jtis and logout token jtis.
 class ReplayCache {
  public:
-  // True when `id` was not seen (and is now remembered until `expires`); false for a replay.
+  enum class Seen { first, again, reused };
+  // first when `id` was not seen (it is now remembered until `expires`, with `what`); again when
+  // it was, with the same `what` (the same thing sent twice); reused when with another `what`.
   // Throws BL_UNAVAILABLE when full of unexpired ids: refusing beats forgetting.
-  bool first_use(const std::string& id, std::int64_t expires, std::int64_t now) {
+  Seen see(const std::string& id, const std::string& what, std::int64_t expires, std::int64_t now) {
     std::lock_guard lock(mutex_);
     while (!order_.empty() && order_.front().first < now) {
       auto it = seen_.find(order_.front().second);
-      if (it != seen_.end() && it->second == order_.front().first) seen_.erase(it);
+      if (it != seen_.end() && it->second.first == order_.front().first) seen_.erase(it);
       order_.pop_front();
     }
-    if (seen_.count(id)) return false;
+    if (auto it = seen_.find(id); it != seen_.end()) return it->second.second == what ? Seen::again : Seen::reused;
     if (seen_.size() >= kMaxReplayEntries) throw sdk::Error(BL_UNAVAILABLE, "replay cache full");
     // The queue stays in expiry order: an id that would expire before the last one queued is
     // kept as long as that one (a little longer than asked), and both places hold that expiry,
     // so the sweep above always finds and erases it.
     std::int64_t kept_until = order_.empty() ? expires : std::max(expires, order_.back().first);
-    seen_.emplace(id, kept_until);
+    seen_.emplace(id, std::make_pair(kept_until, what));
     order_.emplace_back(kept_until, id);
-    return true;
+    return Seen::first;
+  }
+  // True when `id` was not seen (and is now remembered until `expires`); false for a replay.
+  bool first_use(const std::string& id, std::int64_t expires, std::int64_t now) {
+    return see(id, {}, expires, now) == Seen::first;
   }
 
  private:
   std::mutex mutex_;
-  std::unordered_map<std::string, std::int64_t> seen_;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> seen_;  // id: expiry, what
   std::deque<std::pair<std::int64_t, std::string>> order_;
 };
 
@@ -499,9 +507,17 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (sid.empty() && sub.empty()) refuse("logout token names neither sid nor sub");
     std::string jti = short_string(claims, "jti");
     if (jti.empty()) refuse("logout token has no jti");
-    if (!logout_seen_.first_use(c.issuer + "|" + jti, iat + c.logout_max_age_s + 2 * c.clock_skew_s + 10, now))
-      refuse("logout token replayed (jti)");
+    // The same logout again (same jti, time and session: the provider's retry after a lost answer
+    // or a 503) is told as a repeat, not refused, so that the host answers it 200; it reaches no
+    // further than the first, being dated by the same iat. Another logout under a used jti is
+    // refused.
+    std::string what = std::to_string(iat) + "|" + sid + "|" + sub;
+    ReplayCache::Seen seen =
+        logout_seen_.see(c.issuer + "|" + jti, what, iat + c.logout_max_age_s + 2 * c.clock_skew_s + 10, now);
+    if (seen == ReplayCache::Seen::reused) refuse("logout token id reused by another logout (jti)");
+    bool replayed = seen == ReplayCache::Seen::again;
     json::object result{{"issuer", c.issuer}, {"token_id", jti}, {"issued_at", iat}};
+    if (replayed) result["replayed"] = true;
     if (!sub.empty()) result["subject"] = sub;
     if (!sid.empty()) result["session_id"] = sid;
     return json::serialize(result);

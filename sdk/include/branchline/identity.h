@@ -48,13 +48,19 @@ typedef struct bl_identity_api {
   /* Validates a logout notification received by the host's API. Optional (NULL).
    * body:   {"logout_token": string}   (OIDC back-channel logout token or SAML LogoutRequest)
    * result: {"issuer"?: string, "subject"?: string, "session_id"?: string, "token_id"?: string,
-   *          "issued_at"?: integer}
+   *          "issued_at"?: integer, "replayed"?: boolean}
    *         (subject or session_id at least; a session id is unique only per issuer).
+   *         "replayed": true when the plugin validated this same logout before (the provider
+   *         retries after a lost answer or a 503); the host answers it as a success again and
+   *         ends nothing new. Only with "issued_at": a repeat dated at its own arrival would reach
+   *         tokens issued after the first, so the host refuses it.
    *         "issued_at" (Unix seconds) is when the provider issued the logout, by its own clock:
    *         a logout naming only the subject refuses that subject's tokens issued up to then, so
    *         the provider's clock is the one to compare their "iat" with. Optional: without it
    *         the host dates the logout at its arrival.
-   * errors: BL_UNAUTHENTICATED for a forged, replayed or malformed logout token. */
+   * errors: BL_UNAUTHENTICATED for a forged or malformed logout token, or another logout under
+   *         a token id already used (a plugin may also refuse a plain repeat: the host answers
+   *         that 400, and the provider stops retrying). */
   void (*validate_logout)(bl_plugin_instance* instance, const bl_request* request);
 
   /* Exchanges a user's credentials for a token: for development and local identity providers

@@ -223,7 +223,8 @@ TEST_F(ApiAuthentication, SingleLogoutEndsTheSessionsTokensAndLiveSessionsAtOnce
   auto live = sessions_->attach({idp_.issuer, "advisor-1", "sid-advisor-1"}, now(), [&] { closed = true; });
 
   auto started = std::chrono::steady_clock::now();
-  net::HttpResponse r = logout(idp_.token(logout_claims(idp_, "lo-1"), "es-1", "logout+jwt"));
+  std::string logout_token = idp_.token(logout_claims(idp_, "lo-1"), "es-1", "logout+jwt");
+  net::HttpResponse r = logout(logout_token);
   auto took = std::chrono::steady_clock::now() - started;
   ASSERT_EQ(r.http_status, 200) << r.body;
   EXPECT_EQ(header(r, "Cache-Control"), "no-store");
@@ -243,12 +244,27 @@ TEST_F(ApiAuthentication, SingleLogoutEndsTheSessionsTokensAndLiveSessionsAtOnce
   EXPECT_EQ(entry.at("resource"),
             (json::object{{"type", "session"}, {"issuer", idp_.issuer}, {"id", "sid-advisor-1"}, {"subject", "advisor-1"}}));
 
-  // Replayed: 400 with an OAuth error, and audited.
-  r = logout(idp_.token(logout_claims(idp_, "lo-1"), "es-1", "logout+jwt"));
+  // The same logout token again (the provider's retry after a lost answer): 200 again, audited as
+  // a repeat, and nothing new ended.
+  std::atomic<bool> later_closed{false};
+  auto later_live = sessions_->attach({idp_.issuer, "advisor-1", "sid-2"}, now(), [&] { later_closed = true; });
+  r = logout(logout_token);
+  EXPECT_EQ(r.http_status, 200) << r.body;
+  ASSERT_EQ(entries("auth.logout").size(), 2u);
+  EXPECT_EQ(entries("auth.logout").at(1).at("outcome"), "success");
+  EXPECT_EQ(entries("auth.logout").at(1).at("replayed"), true);
+  EXPECT_EQ(entries("auth.logout").at(1).at("logout_at"), entry.at("logout_at"));
+  EXPECT_FALSE(later_closed);
+  EXPECT_EQ(me(other_session).http_status, 200);
+  // Another logout under a used token id: 400 with an OAuth error, and audited.
+  json::object reused = logout_claims(idp_, "lo-1");
+  reused["sid"] = "sid-2";
+  r = logout(idp_.token(reused, "es-1", "logout+jwt"));
   EXPECT_EQ(r.http_status, 400);
   EXPECT_EQ(json::parse(r.body).at("error"), "invalid_request");
-  EXPECT_EQ(entries("auth.logout").size(), 2u);
-  EXPECT_EQ(entries("auth.logout").at(1).at("outcome"), "denied");
+  ASSERT_EQ(entries("auth.logout").size(), 3u);
+  EXPECT_EQ(entries("auth.logout").at(2).at("outcome"), "denied");
+  EXPECT_FALSE(later_closed);
   // Not a form: refused before the plugin sees it.
   EXPECT_EQ(send("POST", "/api/v1/auth/backchannel-logout", {{"Content-Type", "application/json"}}, "{}").http_status, 400);
 
@@ -360,10 +376,25 @@ TEST_F(ApiAuthentication, WhenTheLedgerCannotBeWrittenTheRequestFailsClosed) {
   EXPECT_NE(r.body.find("audit ledger cannot be written"), std::string::npos) << r.body;
   r = me(idp_.token(idp_.claims("advisor-3")));
   EXPECT_EQ(r.http_status, 200);  // an allow that reads no customer data is not held back by the ledger
+
+  // A logout that cannot be recorded is answered 503 (the provider retries); its retry, once the
+  // ledger can be written again, is answered 200 and recorded, so that a restart still knows it.
+  std::string logout_token = idp_.token(logout_claims(idp_, "lo-full"), "es-1", "logout+jwt");
+  r = logout(logout_token);
+  EXPECT_EQ(r.http_status, 503);
+  // Applied at once all the same: ending sessions fails safe.
+  EXPECT_TRUE(sessions_->logged_out({idp_.issuer, "advisor-1", "sid-advisor-1"}, now()));
+  std::filesystem::remove(data_dir_ / "small-disk" / "fill");
+  r = logout(logout_token);
+  EXPECT_EQ(r.http_status, 200) << r.body;
+  std::vector<json::object> recorded = ledger_entries_of(data_dir_ / "small-disk" / "audit.db", "auth.logout", 1);
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].at("outcome"), "success");
+  EXPECT_EQ(recorded[0].at("replayed"), true);
+  EXPECT_EQ(recorded[0].at("resource").at("id"), "sid-advisor-1");
   api_->shutdown(500ms);
   api_.reset();
   gate_.reset();
-  std::filesystem::remove(data_dir_ / "small-disk" / "fill");
   ledger.reset();  // before the disk goes
 }
 
