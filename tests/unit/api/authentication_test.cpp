@@ -471,5 +471,19 @@ TEST_F(ApiAuthentication, SingleLogoutsSurviveARestartOfTheHost) {
             0u);
 }
 
+// A plugin's "replayed" is taken only from a logout the provider dated itself: dated at its second
+// arrival, a repeat would reach tokens issued after the first.
+TEST(LogoutResult, ARepeatIsTakenOnlyWhenTheProviderDatedIt) {
+  api::Logout repeat = api::Authenticator::logout_from_result(
+      R"({"issuer":"https://idp","session_id":"s-1","issued_at":1000,"replayed":true})", "d", 5000, 60);
+  EXPECT_TRUE(repeat.replayed);
+  EXPECT_EQ(repeat.at, 1000);
+  EXPECT_FALSE(api::Authenticator::logout_from_result(R"({"session_id":"s-1","issued_at":1000})", "d", 5000, 60).replayed);
+  EXPECT_THROW(api::Authenticator::logout_from_result(R"({"session_id":"s-1","replayed":true})", "d", 5000, 60),
+               std::invalid_argument);
+  EXPECT_THROW(api::Authenticator::logout_from_result(R"({"session_id":"s-1","issued_at":1000,"replayed":"yes"})", "d", 5000, 60),
+               std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace branchline::test
