@@ -232,6 +232,27 @@ TEST_F(ApiAuditExport, APageIsTheCliFormatWithProofsAndThePagesShareOneCheckpoin
   EXPECT_EQ(get(auditor(), "/api/v1/audit/export?tree_size=999999").http_status, 400);
 }
 
+// Until the ledger has signed its first checkpoint there is nothing an export could be checked
+// against: 503 with Retry-After, not an empty or unsigned page.
+TEST_F(ApiAudit, AnExportBeforeTheFirstCheckpointIs503WithRetryAfter) {
+  std::filesystem::create_directories(data_dir_ / "fresh");
+  audit::LedgerOptions options;
+  options.checkpoint_interval = std::chrono::hours(1);  // no checkpoint during the test
+  options.checkpoint_every = 1'000'000;
+  std::shared_ptr<audit::Ledger> fresh = audit::Ledger::open(data_dir_ / "fresh" / "audit.db", options);
+  archive_ = std::make_shared<api::AuditArchive>(data_dir_ / "fresh" / "audit.db");
+  api::ApiContext context;
+  context.audit_archive = archive_;
+  start_api(std::nullopt, fresh, std::move(context));
+  net::HttpResponse r = get(auditor(), "/api/v1/audit/export?from=2020-01-01");
+  EXPECT_EQ(r.http_status, 503) << r.body;
+  EXPECT_EQ(header(r, "Retry-After"), "1");
+  EXPECT_EQ(header(r, "Content-Type"), "application/problem+json");
+  EXPECT_NE(r.body.find("no signed checkpoint yet"), std::string::npos) << r.body;
+  EXPECT_EQ(fresh->checkpointed(), 0u);
+  EXPECT_GE(fresh->size(), 1u);  // the export's own decision was recorded all the same
+}
+
 // An implementation that is not ours (Go's sumdb/tlog and sumdb/note, tools/verify-export) agrees
 // with each page's proofs and signature.
 TEST_F(ApiAuditExport, TheGoVerifierAcceptsEachPage) {
