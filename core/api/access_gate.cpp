@@ -257,11 +257,12 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
   if (verdict.decision.allow && question.durable && question.read_only) {
     auto held = std::make_shared<HeldAnswer>(respond);
     verdict.answer = [held](HttpResponse response) { held->answer(std::move(response)); };
-    append(request, std::move(entry), [this, held](bl_status status) {
+    append(request, std::move(entry), [held](bl_status status) {
       if (status != BL_OK) log_ledger_failure(status);
-      // Settled here, on the ledger's acknowledging thread, not posted to the I/O threads first:
-      // settling only takes a lock and hands the answer to the session's own executor (Respond
-      // posts), and each turn through the I/O threads' queue is a wait under load.
+      // Settled on whichever thread learns that the entry is durable (one of the ledger's), not
+      // posted to the I/O threads first: settling only takes a lock and hands the answer to the
+      // session's own executor (Respond posts), and each turn through the I/O threads' queue is a
+      // wait under load.
       held->settle(status == BL_OK);
     });
     return next(std::move(verdict));

@@ -28,8 +28,9 @@
 //    not start: the client was told it failed.
 //  - Continuations (`next`) never run on the ledger's thread: after a durable write they go through
 //    options.post; otherwise they run on the calling thread (the server's or the plugin's reply).
-//    A held answer is released on the ledger's acknowledging thread, straight to `respond`, which
-//    must therefore be callable from any thread (the server's Respond posts to its session).
+//    A held answer is released on the thread that learns its entry is durable (one of the
+//    ledger's), straight to `respond`, which must therefore be callable from any thread (the
+//    server's Respond posts to its session).
 //  - The principal as the policies see it: User::"<iss>|<sub>" with roles (and Role parents),
 //    region and branch (from the token's claims), customer (a Customer, when the token names
 //    one); the context has acr, amr and auth_age_s. See docs/policy.md.

@@ -43,7 +43,11 @@ void SessionRegistry::remember_locked(Index index, Pair key, std::int64_t at, Cl
   Clock::time_point forget_at = now + remember_;
   auto [it, inserted] = records(index).try_emplace(key, Record{at, forget_at});
   if (!inserted) {
-    it->second.at = std::max(it->second.at, at);
+    // The same logout again, or an earlier one (a provider's retry; the ledger's entries restored
+    // at start): already covered, and remembered long enough, since it was remembered from no later
+    // than its own time. Nothing is added, so that a repeated logout token costs no memory.
+    if (at <= it->second.at) return;
+    it->second.at = at;
     // Never shorter: logouts restored from the ledger come in sequence order, not in the order
     // of their ages.
     it->second.forget_at = std::max(it->second.forget_at, forget_at);

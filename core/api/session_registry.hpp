@@ -49,8 +49,8 @@ struct Logout {
   std::string issuer;
   std::optional<std::string> subject, session_id;  // at least one
   std::int64_t at = 0;  // Unix seconds: tokens of `subject` issued at or before this are refused
-  // The provider sent this logout before (the plugin saw its token id): applying it again ends
-  // nothing new, since it is dated by the provider (`at` is its issued_at).
+  // The provider sent this logout before (the plugin saw its token id): applying it again reaches
+  // no further than the provider's own time of the logout (`at` comes from its issued_at).
   bool replayed = false;
 };
 

@@ -100,7 +100,8 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
                            {"logout_at", logout.at},  // for restore_logouts() after a restart
                            {"closed", closed}};
         // The provider's retry (its first answer lost, or a 503 because the ledger failed): applied
-        // again, which ends nothing new, written again, so that it is durable this time, and 200.
+        // again (dated by the provider, it reaches no further than its logout), written again, so
+        // that it is durable this time, and 200.
         if (logout.replayed) entry["replayed"] = true;
         log::info("api", std::string(logout.replayed ? "single logout repeated by " : "single logout from ") + logout.issuer +
                              ": " + std::to_string(closed) + " live sessions closed");

@@ -12,7 +12,8 @@
 //    leaves the tree as it was.
 //  - `done` runs on one of the ledger's threads (the writer, or the acknowledgement thread for
 //    large batches), once per entry, in commit order. It must not block, and above all must not
-//    append_and_wait: post the work to your own executor, as the host does.
+//    append_and_wait: post any real work to your own executor, as the host does (it only releases
+//    a held answer there, which is a lock and a post).
 //  - An entry that cannot be canonicalised (see canonical_json) is refused with
 //    BL_INVALID_ARGUMENT and takes no sequence number.
 //  - Every commit keeps its tree head (size, root, the right frontier of complete subtrees), and

@@ -511,7 +511,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     // or a 503) is told as a repeat, not refused, so that the host answers it 200; it reaches no
     // further than the first, being dated by the same iat. Another logout under a used jti is
     // refused.
-    std::string what = std::to_string(iat) + "|" + sid + "|" + sub;
+    std::string what = json::serialize(json::array{iat, sid, sub});
     ReplayCache::Seen seen =
         logout_seen_.see(c.issuer + "|" + jti, what, iat + c.logout_max_age_s + 2 * c.clock_skew_s + 10, now);
     if (seen == ReplayCache::Seen::reused) refuse("logout token id reused by another logout (jti)");

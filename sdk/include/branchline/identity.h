@@ -51,9 +51,10 @@ typedef struct bl_identity_api {
    *          "issued_at"?: integer, "replayed"?: boolean}
    *         (subject or session_id at least; a session id is unique only per issuer).
    *         "replayed": true when the plugin validated this same logout before (the provider
-   *         retries after a lost answer or a 503); the host answers it as a success again and
-   *         ends nothing new. Only with "issued_at": a repeat dated at its own arrival would reach
-   *         tokens issued after the first, so the host refuses it.
+   *         retries after a lost answer or a 503); the host answers it as a success again,
+   *         reaching no further than the provider's time of the logout. Only with "issued_at":
+   *         a repeat dated at its own arrival would reach tokens issued after the first, so the
+   *         host refuses it.
    *         "issued_at" (Unix seconds) is when the provider issued the logout, by its own clock:
    *         a logout naming only the subject refuses that subject's tokens issued up to then, so
    *         the provider's clock is the one to compare their "iat" with. Optional: without it
