@@ -15,10 +15,11 @@
 namespace branchline::test {
 
 inline std::unique_ptr<api::HttpServer> serve_api_on_loopback(boost::asio::io_context& io, const api::TlsSettings& tls,
-                                                               api::ApiContext context) {
+                                                               api::ApiContext context, api::ServerLimits limits = {}) {
   if (!context.readiness) context.readiness = [] { return std::string("ok"); };
   api::ServerOptions options;
   options.port = 0;
+  options.limits = limits;
   auto server = std::make_unique<api::HttpServer>(io, options, std::make_shared<api::TlsContextHolder>(tls),
                                                   api::make_router(context));
   server->start();

@@ -100,7 +100,7 @@ class ApiStack : public ReferencePlugin {
     gate_ = std::make_shared<api::AccessGate>(std::make_shared<api::Authenticator>(identity_, sessions_, auth),
                                               policies_, ledger ? ledger : env_.audit, options);
     context.gate = gate_;
-    api_ = serve_api_on_loopback(io_, tls_, std::move(context));
+    api_ = serve_api_on_loopback(io_, tls_, std::move(context), limits_);
     base_ = loopback_url(*api_);
   }
 
@@ -143,6 +143,7 @@ class ApiStack : public ReferencePlugin {
   }
 
   api::TlsSettings tls_;
+  api::ServerLimits limits_;  // the server's, for start_api
   Provider idp_;
   std::unique_ptr<api::HttpServer> idp_server_, api_;
   std::unique_ptr<host::PluginInstance> instance_;

@@ -187,6 +187,31 @@ TEST_F(LiveChannel, AnOversizedOrBinaryMessageClosesTheSocketAndADrainSaysGoingA
   api_.reset();
 }
 
+// A socket nothing comes back from (no pong to the server's ping, no message) is closed after
+// websocket_idle_timeout; one that speaks stays open past it.
+TEST_F(LiveChannel, ASilentClientIsPingedAndClosedAndATalkingOneStaysOpen) {
+  api_->shutdown(500ms);
+  limits_.websocket_idle_timeout = 1000ms;  // pinged after 500 ms of silence
+  start_api();
+  WssClient silent = client(), talking = client();
+  ASSERT_EQ(open(silent, idp_.token()), 101);
+  ASSERT_TRUE(silent.read());  // its hello; from now on it reads nothing, so it answers no ping
+  ASSERT_EQ(open(talking, idp_.token()), 101);
+  ASSERT_TRUE(talking.read());
+  EXPECT_EQ(sessions_->live(), 2u);
+  auto until = std::chrono::steady_clock::now() + 2500ms;
+  for (int id = 0; std::chrono::steady_clock::now() < until; ++id) {
+    talking.write(R"({"type":"ping","id":)" + std::to_string(id) + "}");
+    ASSERT_EQ(json::parse(talking.read(2s).value_or("{}")).at("type"), "pong");
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_EQ(sessions_->live(), 1u);  // the silent one is gone, and left the registry
+  EXPECT_FALSE(silent.read(2s));
+  EXPECT_TRUE(silent.closed());
+  talking.write(R"({"type":"ping","id":99})");
+  EXPECT_EQ(json::parse(talking.read(2s).value_or("{}")), (json::object{{"type", "pong"}, {"id", 99}}));
+}
+
 TEST_F(LiveChannel, AClientThatDoesNotReadIsDroppedAndLeavesTheRegistry) {
   WssClient ws = client();
   ASSERT_EQ(open(ws, idp_.token()), 101);
