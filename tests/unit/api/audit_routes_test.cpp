@@ -232,6 +232,33 @@ TEST_F(ApiAuditExport, APageIsTheCliFormatWithProofsAndThePagesShareOneCheckpoin
   EXPECT_EQ(get(auditor(), "/api/v1/audit/export?tree_size=999999").http_status, 400);
 }
 
+// A query that finds the archive's queue full is told to come back (503, Retry-After), after its
+// decision is on the record like any other.
+TEST_F(ApiAudit, WhenTheArchiveIsBusyAQueryIs503WithRetryAfter) {
+  serve();
+  std::latch running(1), release(1);
+  auto nothing = [](const std::string&) {};
+  ASSERT_TRUE(archive_->run(
+      [&](audit::LedgerReader&) {
+        running.count_down();
+        release.wait();
+      },
+      nothing));
+  running.wait();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(archive_->run([&](audit::LedgerReader&) { release.wait(); }, nothing));  // the queue, full
+  net::HttpResponse r = get(auditor(), "/api/v1/audit/entries?action=policy.decide");
+  release.count_down();
+  EXPECT_EQ(r.http_status, 503) << r.body;
+  EXPECT_EQ(header(r, "Retry-After"), "1");
+  EXPECT_NE(r.body.find("too many audit reads"), std::string::npos) << r.body;
+  std::vector<json::object> decided;  // durable before the archive was asked
+  for (auto& e : entries("policy.decide"))
+    if (e.at("decision").at("action") == "audit.ledger.query") decided.push_back(std::move(e));
+  ASSERT_EQ(decided.size(), 1u);
+  EXPECT_EQ(decided[0].at("decision").at("result"), "allow");
+  EXPECT_EQ(get(auditor(), "/api/v1/audit/entries?action=policy.decide").http_status, 200);  // free again
+}
+
 // Until the ledger has signed its first checkpoint there is nothing an export could be checked
 // against: 503 with Retry-After, not an empty or unsigned page.
 TEST_F(ApiAudit, AnExportBeforeTheFirstCheckpointIs503WithRetryAfter) {
