@@ -281,9 +281,14 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
       json::serialize(body),
       [done = std::move(done), refuse, dpop, token = std::string(token), sessions = sessions_, options = options_,
        cache = cache_, cache_key = std::move(cache_key),
-       default_issuer = identity_->default_issuer()](bl_status status, std::string text) mutable {
-        if (status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT || status == BL_PERMISSION_DENIED)
-          return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, "invalid_token", token));
+       default_issuer = identity_->default_issuer()](bl_status status, std::string text, std::string error_code) mutable {
+        if (status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT || status == BL_PERMISSION_DENIED) {
+          // RFC 9449 7.1: a proof at fault (as the plugin says) is not a bad token.
+          std::string_view error = dpop && status == BL_UNAUTHENTICATED && error_code == "invalid_dpop_proof"
+                                       ? "invalid_dpop_proof"
+                                       : "invalid_token";
+          return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, error, token));
+        }
         if (status != BL_OK)
           return done(refuse(503, "the identity provider could not check the token: " + text, dpop, {}, token));
         auto principal = std::make_shared<Principal>();

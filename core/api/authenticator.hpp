@@ -71,7 +71,9 @@ struct Principal {
 // bl_identity_api (sdk/include/branchline/identity.h); `done` may run on any thread.
 class IdentityProvider {
  public:
-  using Done = std::function<void(bl_status status, std::string result_or_reason)>;
+  // error_code: the code of the plugin's error document on a refusal ("" when none), e.g.
+  // invalid_dpop_proof (identity.h).
+  using Done = std::function<void(bl_status status, std::string result_or_reason, std::string error_code)>;
   virtual ~IdentityProvider() = default;
   virtual void validate_token(std::string body, Done done) = 0;
   virtual void validate_logout(std::string body, Done done) = 0;

@@ -3,6 +3,8 @@
 
 #include "host/plugin_instance.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <branchline/identity.h>
 
 namespace branchline::api {
@@ -17,28 +19,56 @@ void PluginPort::bind(host::PluginInstance* instance) {
 
 void PluginPort::unbind() { bind(nullptr); }
 
+namespace {
+
+// The code of an error document {"error": "<code>"}: lower-case letters, digits and '_', at most
+// 64 of them ("" for anything else: the plugin's text is not trusted to be anything more).
+std::string error_code(std::string_view document) {
+  if (document.empty() || document.size() > host::kMaxErrorDocument) return {};
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(document, ec);
+  if (ec || !v.is_object()) return {};
+  const boost::json::value* code = v.as_object().if_contains("error");
+  if (!code || !code->is_string() || code->as_string().empty() || code->as_string().size() > 64) return {};
+  for (char c : code->as_string())
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return {};
+  return std::string(code->as_string());
+}
+
+}  // namespace
+
 template <class Table>
 void PluginPort::call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body,
-                      std::string context, Done done) {
+                      std::string context, DoneWithCode done) {
   std::unique_lock lock(mutex_);
   if (!instance_) {
     lock.unlock();
-    return done(BL_UNAVAILABLE, "the plugin instance '" + instance_id_ + "' is not running");
+    return done(BL_UNAVAILABLE, "the plugin instance '" + instance_id_ + "' is not running", {});
   }
   instance_->call(operation, std::move(body), std::move(context), deadline_, reply_to_,
                   [done = std::move(done)](host::CallResult r) {
-                    done(r.status, r.status == BL_OK ? std::move(r.result) : std::move(r.message));
+                    if (r.status == BL_OK) return done(r.status, std::move(r.result), {});
+                    std::string code = error_code(r.result);
+                    done(r.status, std::move(r.message), std::move(code));
                   });
+}
+
+// Most ports have no use for an error code.
+template <class Table>
+void PluginPort::call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body,
+                      std::string context, Done done) {
+  call(operation, std::move(body), std::move(context),
+       DoneWithCode([done = std::move(done)](bl_status status, std::string text, std::string) { done(status, std::move(text)); }));
 }
 
 std::string PluginIdentity::default_issuer() const { return "urn:branchline:identity:" + instance_id(); }
 
 void PluginIdentity::validate_token(std::string body, Done done) {
-  call(&bl_identity_api::validate_token, std::move(body), "{}", std::move(done));
+  call(&bl_identity_api::validate_token, std::move(body), "{}", DoneWithCode(std::move(done)));
 }
 
 void PluginIdentity::validate_logout(std::string body, Done done) {
-  call(&bl_identity_api::validate_logout, std::move(body), "{}", std::move(done));
+  call(&bl_identity_api::validate_logout, std::move(body), "{}", DoneWithCode(std::move(done)));
 }
 
 void PluginCrm::lookup_customer(std::string body, std::string context, Done done) {

@@ -46,6 +46,11 @@ class PluginPort {
   template <class Table>
   void call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body, std::string context,
             Done done);
+  // The same, also with the code of the plugin's error document ("" when none; abi.h, complete()).
+  using DoneWithCode = std::function<void(bl_status status, std::string result_or_message, std::string error_code)>;
+  template <class Table>
+  void call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body, std::string context,
+            DoneWithCode done);
 
  private:
   std::string instance_id_;

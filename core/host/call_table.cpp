@@ -155,8 +155,10 @@ void CallTable::complete(bl_call_id id, bl_status status, std::string_view resul
   }
   if (status < BL_OK || status > BL_UNCAUGHT_EXCEPTION) status = BL_INTERNAL;
   if (!call->answered.load(std::memory_order_acquire)) {
-    call->answer(CallResult{status, status == BL_OK ? std::string(result) : std::string(),
-                            std::string(message)});
+    // On an error, the result is the operation's error document (abi.h, complete()): small, or
+    // dropped.
+    bool keep = status == BL_OK || result.size() <= kMaxErrorDocument;
+    call->answer(CallResult{status, keep ? std::string(result) : std::string(), std::string(message)});
   }
 }
 

@@ -35,9 +35,12 @@
 
 namespace branchline::host {
 
+// The largest error document a failed call keeps (abi.h, complete()); a larger one is dropped.
+inline constexpr std::size_t kMaxErrorDocument = 4096;
+
 struct CallResult {
   bl_status status = BL_OK;
-  std::string result;   // JSON when status == BL_OK
+  std::string result;   // JSON when status == BL_OK; else the error document, if any (at most 4 KiB)
   std::string message;  // the plugin's (or host's) reason, for logs
 };
 

@@ -64,7 +64,7 @@ void answer(sdk::Call& call, Work&& work) {
   try {
     call.ok(work());
   } catch (const sdk::Error& e) {
-    call.fail(e.status(), e.what());
+    call.fail(e.status(), e.what(), e.error_document());
   } catch (const std::exception& e) {
     call.fail(BL_INTERNAL, e.what());
   }

@@ -411,7 +411,14 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (!jkt.empty() && scheme != "DPoP") refuse("a DPoP-bound token presented as a bearer token");
     if (jkt.empty() && scheme == "DPoP") refuse("DPoP scheme with a token that is not DPoP-bound");
     if (!jkt.empty()) {
-      check_dpop_proof(c, dpop, token, jkt, now);
+      try {
+        check_dpop_proof(c, dpop, token, jkt, now);
+      } catch (const sdk::Error& e) {
+        // The proof, not the token, is at fault: the host tells the client invalid_dpop_proof
+        // (RFC 9449 7.1), and it may try again with a new proof. A full replay cache stays 503.
+        if (e.status() != BL_UNAUTHENTICATED) throw;
+        throw sdk::Error(e.status(), e.what(), R"({"error":"invalid_dpop_proof"})");
+      }
       result["confirmation"] = json::object{{"jkt", jkt}, {"method", "dpop"}};
     }
     return json::serialize(result);

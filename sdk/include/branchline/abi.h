@@ -247,8 +247,10 @@ typedef struct bl_host_api {
   uint16_t abi_minor;
 
   /* Completes asynchronous call `call` exactly once. result is a UTF-8 JSON document (the
-   * operation's result schema) or NULL when status != BL_OK; message is a reason for logs and
-   * operators (never secrets or personal data). Both are borrowed: the host copies them.
+   * operation's result schema); when status != BL_OK it is NULL, or an error document
+   * {"error": "<code>"} where the operation defines codes that say more than the status (a host
+   * that does not know the code answers as for the status alone). message is a reason for logs
+   * and operators (never secrets or personal data). Both are borrowed: the host copies them.
    * After this returns, the request of this call must not be touched. Any thread. */
   void (*complete)(bl_host_ctx* ctx, bl_call_id call, bl_status status, const char* result,
                    size_t result_length, const char* message, size_t message_length);

@@ -42,7 +42,9 @@ typedef struct bl_identity_api {
    *         has checked the DPoP proof (RFC 9449); a token bound to a key must be refused when it
    *         arrives as a plain bearer token.
    * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_UNAVAILABLE when the
-   *         provider's keys cannot be fetched. */
+   *         provider's keys cannot be fetched. With BL_UNAUTHENTICATED, the error document
+   *         {"error": "invalid_dpop_proof"} says the DPoP proof, not the token, is at fault: the
+   *         client is then told so (RFC 9449 7.1) and may retry with a new proof. */
   void (*validate_token)(bl_plugin_instance* instance, const bl_request* request);
 
   /* Validates a logout notification received by the host's API. Optional (NULL).

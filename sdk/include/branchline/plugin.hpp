@@ -42,11 +42,16 @@ namespace branchline::sdk {
 // Throw from an operation to fail its call with a status other than BL_UNCAUGHT_EXCEPTION.
 class Error : public std::runtime_error {
  public:
-  Error(bl_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  // `error_document`: {"error": "<code>"} when the operation defines a code saying more than the
+  // status (see complete() in abi.h), else empty.
+  Error(bl_status status, const std::string& message, std::string error_document = {})
+      : std::runtime_error(message), status_(status), error_document_(std::move(error_document)) {}
   bl_status status() const noexcept { return status_; }
+  const std::string& error_document() const noexcept { return error_document_; }
 
  private:
   bl_status status_;
+  std::string error_document_;
 };
 
 // The host services lent to this instance (a thin wrapper over bl_host_api).
@@ -177,8 +182,11 @@ class Call {
 
   // Completes with a JSON result. Returns false when the call had already completed.
   bool ok(std::string_view result_json) const { return state_->finish(BL_OK, result_json, {}); }
-  // Completes with an error status and a reason (no secrets, no personal data).
-  bool fail(bl_status status, std::string_view message) const { return state_->finish(status, {}, message); }
+  // Completes with an error status and a reason (no secrets, no personal data), and the
+  // operation's error document when it defines one for this case (abi.h, complete()).
+  bool fail(bl_status status, std::string_view message, std::string_view error_document = {}) const {
+    return state_->finish(status, error_document, message);
+  }
   bool done() const { return state_->done.load(); }
   // Runs f once, right after the call is completed (the SDK's media helpers free a recording or a
   // stream this way, since its handle is valid until then).
@@ -244,7 +252,7 @@ void guarded(const Call& call, Body&& body) {
   try {
     body();
   } catch (const Error& e) {
-    call.fail(e.status(), e.what());
+    call.fail(e.status(), e.what(), e.error_document());
   } catch (const std::exception& e) {
     call.fail(BL_UNCAUGHT_EXCEPTION, e.what());
   } catch (...) {

@@ -150,11 +150,23 @@ TEST_F(ApiAuthentication, ADpopBoundTokenPassesOnlyWithAProofForThisRequest) {
   net::HttpResponse r = me(token, "DPoP", {{"DPoP", client.proof("GET", url, token)}});
   ASSERT_EQ(r.http_status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body).at("token_binding"), "dpop");
-  EXPECT_EQ(me(token).http_status, 401);  // as a bearer token
-  EXPECT_EQ(me(token, "DPoP", {{"DPoP", client.proof("POST", url, token)}}).http_status, 401);  // another method
+  auto challenge = [](const net::HttpResponse& response, const std::string& scheme) {
+    for (const std::string& value : header_values(response, "WWW-Authenticate"))
+      if (value.rfind(scheme + " ", 0) == 0) return value;
+    return std::string();
+  };
+  r = me(token);
+  EXPECT_EQ(r.http_status, 401);  // as a bearer token: the token's fault
+  EXPECT_NE(challenge(r, "Bearer").find("error=\"invalid_token\""), std::string::npos) << challenge(r, "Bearer");
+  // A proof at fault is invalid_dpop_proof (RFC 9449 7.1): the client may retry with a new proof.
+  r = me(token, "DPoP", {{"DPoP", client.proof("POST", url, token)}});  // another method
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_NE(challenge(r, "DPoP").find("error=\"invalid_dpop_proof\""), std::string::npos) << challenge(r, "DPoP");
   EXPECT_EQ(me(token, "DPoP", {{"DPoP", client.proof("GET", base_ + "/api/v1/other", token)}}).http_status, 401);
   DpopClient thief;
-  EXPECT_EQ(me(token, "DPoP", {{"DPoP", thief.proof("GET", url, token)}}).http_status, 401);
+  r = me(token, "DPoP", {{"DPoP", thief.proof("GET", url, token)}});
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_NE(challenge(r, "DPoP").find("error=\"invalid_dpop_proof\""), std::string::npos) << challenge(r, "DPoP");
 }
 
 // The identity plugin, counting the tokens it is asked about.

@@ -307,6 +307,11 @@ TEST_F(IdentityOidc, ADpopBoundTokenNeedsAFreshProofOfItsKeyForThisRequest) {
   EXPECT_REFUSED(validate(token, dpop(client.proof("GET", url, token, now() - 3600))), "stale");
   EXPECT_REFUSED(validate(token, dpop(thief.proof("GET", url, token))), "key other than the token's");
   EXPECT_REFUSED(validate(token, json::object{{"scheme", "DPoP"}}), "proof missing");
+  // A proof at fault says so in the error document (RFC 9449 7.1's invalid_dpop_proof); a token
+  // at fault does not.
+  EXPECT_EQ(validate(token, dpop(client.proof("POST", url, token))).result, R"({"error":"invalid_dpop_proof"})");
+  EXPECT_EQ(validate(token, dpop(thief.proof("GET", url, token))).result, R"({"error":"invalid_dpop_proof"})");
+  EXPECT_EQ(validate(token).result, "");
   // A DPoP proof with a plain bearer token.
   std::string bearer = a_.token();
   EXPECT_REFUSED(validate(bearer, dpop(client.proof("GET", url, bearer))), "not DPoP-bound");
