@@ -60,6 +60,11 @@ std::int64_t now_s() {
 }
 
 [[noreturn]] void refuse(const std::string& why) { throw sdk::Error(BL_UNAUTHENTICATED, why); }
+// A DPoP proof at fault, not its token (RFC 9449 4.3's checks): the host answers the client
+// invalid_dpop_proof (7.1), and it may try again with a new proof.
+[[noreturn]] void refuse_proof(const std::string& why) {
+  throw sdk::Error(BL_UNAUTHENTICATED, why, R"({"error":"invalid_dpop_proof"})");
+}
 
 std::string short_string(const json::object& o, std::string_view name, std::size_t max = 255) {
   auto it = o.find(name);
@@ -411,14 +416,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (!jkt.empty() && scheme != "DPoP") refuse("a DPoP-bound token presented as a bearer token");
     if (jkt.empty() && scheme == "DPoP") refuse("DPoP scheme with a token that is not DPoP-bound");
     if (!jkt.empty()) {
-      try {
-        check_dpop_proof(c, dpop, token, jkt, now);
-      } catch (const sdk::Error& e) {
-        // The proof, not the token, is at fault: the host tells the client invalid_dpop_proof
-        // (RFC 9449 7.1), and it may try again with a new proof. A full replay cache stays 503.
-        if (e.status() != BL_UNAUTHENTICATED) throw;
-        throw sdk::Error(e.status(), e.what(), R"({"error":"invalid_dpop_proof"})");
-      }
+      check_dpop_proof(c, dpop, token, jkt, now);
       result["confirmation"] = json::object{{"jkt", jkt}, {"method", "dpop"}};
     }
     return json::serialize(result);
@@ -462,38 +460,40 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     std::string proof = optional_string(dpop, "proof", kMaxProofBytes);
     std::string method = optional_string(dpop, "method", 16);
     std::string url = optional_string(dpop, "url", 4096);
-    if (proof.empty() || method.empty() || url.empty()) refuse("DPoP proof missing");
+    if (proof.empty() || method.empty() || url.empty()) refuse_proof("DPoP proof missing");
     jose::Jws jws;
     try {
       jws = jose::parse_jws(proof, kMaxProofBytes);
     } catch (const jose::JoseError& e) {
-      refuse(std::string("DPoP proof: ") + e.what());
+      refuse_proof(std::string("DPoP proof: ") + e.what());
     }
-    if (!equal_ignoring_case(jws.typ, "dpop+jwt")) refuse("DPoP proof: typ is not dpop+jwt");
+    if (!equal_ignoring_case(jws.typ, "dpop+jwt")) refuse_proof("DPoP proof: typ is not dpop+jwt");
     auto alg = jose::alg_from_name(jws.alg);
-    if (!alg) refuse("DPoP proof: algorithm not allowed");
+    if (!alg) refuse_proof("DPoP proof: algorithm not allowed");
     auto header_jwk = jws.header.find("jwk");
-    if (header_jwk == jws.header.end() || !header_jwk->value().is_object()) refuse("DPoP proof: no jwk");
+    if (header_jwk == jws.header.end() || !header_jwk->value().is_object()) refuse_proof("DPoP proof: no jwk");
     jose::Jwk key;
     try {
       key = jose::parse_jwk(header_jwk->value().as_object());
     } catch (const jose::JoseError& e) {
-      refuse(std::string("DPoP proof: ") + e.what());
+      refuse_proof(std::string("DPoP proof: ") + e.what());
     }
-    if (key.has_private) refuse("DPoP proof: the jwk carries a private key");
-    if (!jose::verify(jws, *alg, key)) refuse("DPoP proof: bad signature");
+    if (key.has_private) refuse_proof("DPoP proof: the jwk carries a private key");
+    if (!jose::verify(jws, *alg, key)) refuse_proof("DPoP proof: bad signature");
+    // The key binding is the token's: RFC 9449 7.1 answers it invalid_token, not a proof error
+    // (a client holding another key's token cannot mend it with a new proof).
     if (key.thumbprint != jkt) refuse("DPoP proof: signed by a key other than the token's (cnf.jkt)");
     const json::object& p = jws.payload;
-    if (short_string(p, "htm", 16) != method) refuse("DPoP proof: for another method (htm)");
-    if (without_query(short_string(p, "htu", 4096)) != without_query(url)) refuse("DPoP proof: for another URL (htu)");
+    if (short_string(p, "htm", 16) != method) refuse_proof("DPoP proof: for another method (htm)");
+    if (without_query(short_string(p, "htu", 4096)) != without_query(url)) refuse_proof("DPoP proof: for another URL (htu)");
     std::int64_t iat = date(p, "iat", true);
-    if (iat > now + c.clock_skew_s || iat < now - c.dpop_max_age_s - c.clock_skew_s) refuse("DPoP proof: stale or future iat");
+    if (iat > now + c.clock_skew_s || iat < now - c.dpop_max_age_s - c.clock_skew_s) refuse_proof("DPoP proof: stale or future iat");
     std::string ath = short_string(p, "ath", 128);
-    if (ath.empty() || ath != jose::sha256_b64url(token)) refuse("DPoP proof: for another token (ath)");
+    if (ath.empty() || ath != jose::sha256_b64url(token)) refuse_proof("DPoP proof: for another token (ath)");
     std::string jti = short_string(p, "jti", 255);
-    if (jti.empty()) refuse("DPoP proof: no jti");
+    if (jti.empty()) refuse_proof("DPoP proof: no jti");
     if (!dpop_seen_.first_use(jkt + "|" + jti, iat + c.dpop_max_age_s + 2 * c.clock_skew_s, now))
-      refuse("DPoP proof replayed (jti)");
+      refuse_proof("DPoP proof replayed (jti)");
   }
 
   // OpenID Connect Back-Channel Logout 1.0, 2.6.

@@ -248,8 +248,9 @@ typedef struct bl_host_api {
 
   /* Completes asynchronous call `call` exactly once. result is a UTF-8 JSON document (the
    * operation's result schema); when status != BL_OK it is NULL, or an error document
-   * {"error": "<code>"} where the operation defines codes that say more than the status (a host
-   * that does not know the code answers as for the status alone). message is a reason for logs
+   * {"error": "<code>"} (at most 4 KiB; the code lower-case letters, digits and '_', at most 64)
+   * where the operation defines codes that say more than the status (a host that does not know
+   * the code, or a document it cannot read, answers as for the status alone). message is a reason for logs
    * and operators (never secrets or personal data). Both are borrowed: the host copies them.
    * After this returns, the request of this call must not be touched. Any thread. */
   void (*complete)(bl_host_ctx* ctx, bl_call_id call, bl_status status, const char* result,

@@ -43,8 +43,10 @@ typedef struct bl_identity_api {
    *         arrives as a plain bearer token.
    * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_UNAVAILABLE when the
    *         provider's keys cannot be fetched. With BL_UNAUTHENTICATED, the error document
-   *         {"error": "invalid_dpop_proof"} says the DPoP proof, not the token, is at fault: the
-   *         client is then told so (RFC 9449 7.1) and may retry with a new proof. */
+   *         {"error": "invalid_dpop_proof"} says the DPoP proof, not the token, is at fault (one
+   *         of RFC 9449 4.3's checks of the proof: missing, malformed, signature, htm, htu, iat,
+   *         ath, jti): the client is told so (7.1) and may retry with a new proof. A proof
+   *         signed by a key other than the token's cnf.jkt is the token's fault: no document. */
   void (*validate_token)(bl_plugin_instance* instance, const bl_request* request);
 
   /* Validates a logout notification received by the host's API. Optional (NULL).

@@ -44,14 +44,18 @@ class Error : public std::runtime_error {
  public:
   // `error_document`: {"error": "<code>"} when the operation defines a code saying more than the
   // status (see complete() in abi.h), else empty.
-  Error(bl_status status, const std::string& message, std::string error_document = {})
-      : std::runtime_error(message), status_(status), error_document_(std::move(error_document)) {}
+  Error(bl_status status, const std::string& message, const std::string& error_document = {})
+      : std::runtime_error(message),
+        status_(status),
+        error_document_(error_document.empty() ? nullptr : std::make_shared<const std::string>(error_document)) {}
   bl_status status() const noexcept { return status_; }
-  const std::string& error_document() const noexcept { return error_document_; }
+  std::string_view error_document() const noexcept {
+    return error_document_ ? std::string_view(*error_document_) : std::string_view();
+  }
 
  private:
   bl_status status_;
-  std::string error_document_;
+  std::shared_ptr<const std::string> error_document_;  // shared: copying an exception must not throw
 };
 
 // The host services lent to this instance (a thin wrapper over bl_host_api).
