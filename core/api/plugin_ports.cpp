@@ -19,11 +19,7 @@ void PluginPort::bind(host::PluginInstance* instance) {
 
 void PluginPort::unbind() { bind(nullptr); }
 
-namespace {
-
-// The code of an error document {"error": "<code>"}: lower-case letters, digits and '_', at most
-// 64 of them ("" for anything else: the plugin's text is not trusted to be anything more).
-std::string error_code(std::string_view document) {
+std::string plugin_error_code(std::string_view document) {
   if (document.empty() || document.size() > host::kMaxErrorDocument) return {};
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(document, ec);
@@ -34,8 +30,6 @@ std::string error_code(std::string_view document) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return {};
   return std::string(code->as_string());
 }
-
-}  // namespace
 
 template <class Table>
 void PluginPort::call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body,
@@ -48,7 +42,7 @@ void PluginPort::call(void (*Table::*operation)(bl_plugin_instance*, const bl_re
   instance_->call(operation, std::move(body), std::move(context), deadline_, reply_to_,
                   [done = std::move(done)](host::CallResult r) {
                     if (r.status == BL_OK) return done(r.status, std::move(r.result), {});
-                    std::string code = error_code(r.result);
+                    std::string code = plugin_error_code(r.result);
                     done(r.status, std::move(r.message), std::move(code));
                   });
 }

@@ -23,12 +23,18 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace branchline::host {
 class PluginInstance;
 }
 
 namespace branchline::api {
+
+// The code of a plugin's error document {"error": "<code>"} (abi.h, complete()): lower-case
+// letters, digits and '_', at most 64 of them; "" for anything else, which the plugin's text is
+// not trusted to be.
+std::string plugin_error_code(std::string_view document);
 
 class PluginPort {
  public:

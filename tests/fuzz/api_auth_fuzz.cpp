@@ -1,12 +1,14 @@
 // Fuzz target: what reaches the API's way in from outside. The first byte chooses what the rest is:
 //   0: an Authorization header value (and, after a NUL, a DPoP header), parsed by the
 //      authenticator up to where it would ask the identity plugin;
-//   1: an identity plugin's validate_token result (plugins are untrusted too);
+//   1: an identity plugin's validate_token result (plugins are untrusted too), also read as the
+//      error document of a failed call;
 //   2: a validate_logout result;
 //   3: an application/x-www-form-urlencoded body (the back-channel logout request).
 // Every input must end in an answer or a std::invalid_argument: never a crash, a hang or any
 // other exception.
 #include "api/authenticator.hpp"
+#include "api/plugin_ports.hpp"
 #include "api/session_registry.hpp"
 
 #include <cstddef>
@@ -47,9 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (answers != 1) __builtin_trap();
         break;
       }
-      case 1:
+      case 1: {
+        std::string code = plugin_error_code(input);
+        if (code.size() > 64) __builtin_trap();
+        for (char c : code)
+          if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) __builtin_trap();
         Authenticator::principal_from_result(input, "urn:branchline:identity:fuzz");
         break;
+      }
       case 2:
         Authenticator::logout_from_result(input, "urn:branchline:identity:fuzz", 1'800'000'000, 60);
         break;

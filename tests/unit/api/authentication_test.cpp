@@ -498,5 +498,15 @@ TEST(LogoutResult, ARepeatIsTakenOnlyWhenTheProviderDatedIt) {
                std::invalid_argument);
 }
 
+// A plugin's error document is untrusted: only a small, well-formed code is taken.
+TEST(PluginErrorCode, OnlyASmallWellFormedCodeIsTaken) {
+  EXPECT_EQ(api::plugin_error_code(R"({"error":"invalid_dpop_proof"})"), "invalid_dpop_proof");
+  for (std::string bad : {std::string(), std::string("not json"), std::string(R"(["error"])"), std::string(R"({"error":7})"),
+                          std::string(R"({"error":""})"), std::string(R"({"error":"Invalid-Proof"})"),
+                          std::string(R"({"error":"a\"b"})"), R"({"error":")" + std::string(65, 'a') + R"("})",
+                          R"({"error":"x","pad":")" + std::string(5000, 'a') + R"("})"})
+    EXPECT_EQ(api::plugin_error_code(bad), "") << bad.substr(0, 60);
+}
+
 }  // namespace
 }  // namespace branchline::test
