@@ -177,29 +177,32 @@ Question ledger_question(std::string action, json::object criteria) {
 using LedgerRead = std::function<void(audit::LedgerReader&, const Respond& answer, const std::string& path,
                                       const std::string& decision_id)>;
 
-// The steps both audit routes share: authenticate, decide `action` with the parameters as the
-// criteria (durable before anything is read), then queue `read` on the archive (503 when it is full).
+// What a route does for an authenticated caller: checks the query string, then read_ledger.
+using AuditRoute = void (*)(const std::shared_ptr<const AccessGate>&, const std::shared_ptr<AuditArchive>&,
+                            const Principal&, const HttpRequest&, Respond);
+
+// The steps both audit routes share once the parameters are checked: decide `action` with them as
+// the criteria (durable before anything is read), then queue `read` on the archive (503 when it is
+// full).
 void read_ledger(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
-                 const HttpRequest& request, Respond respond, std::string action, const Parameters& p, LedgerRead read) {
+                 const Principal& principal, const HttpRequest& request, Respond respond, std::string action,
+                 const Parameters& p, LedgerRead read) {
   json::object criteria;
   for (const auto& [name, value] : p.values) criteria[name] = value;
-  gate->authenticate(request, respond, [gate, archive, &request, respond, action = std::move(action), criteria = std::move(criteria),
-                                        read = std::move(read)](std::shared_ptr<const Principal> principal) mutable {
-    gate->authorize(request, *principal, ledger_question(std::move(action), std::move(criteria)), respond,
-                    [archive, path = request.path, read = std::move(read)](Verdict verdict) {
-                      Respond answer = verdict.answer;
-                      auto job = [answer, path, read, id = verdict.decision_id](audit::LedgerReader& reader) {
-                        read(reader, answer, path, id);
-                      };
-                      if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
-                        answer(archive_busy());
-                    });
-  });
+  gate->authorize(request, principal, ledger_question(std::move(action), std::move(criteria)), respond,
+                  [archive, path = request.path, read = std::move(read)](Verdict verdict) {
+                    Respond answer = verdict.answer;
+                    auto job = [answer, path, read, id = verdict.decision_id](audit::LedgerReader& reader) {
+                      read(reader, answer, path, id);
+                    };
+                    if (!archive->run(std::move(job), [answer](const std::string& why) { answer(archive_failure(why)); }))
+                      answer(archive_busy());
+                  });
 }
 
 // GET /api/v1/audit/entries: entries matching every criterion, oldest first.
 void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
-                   const HttpRequest& request, Respond respond) {
+                   const Principal& principal, const HttpRequest& request, Respond respond) {
   Parameters p = parameters(request, {"customer", "consultation", "actor", "action", "from", "to", "after", "limit", "until"});
   std::optional<Window> w;
   if (!p.problem) w = window(p, kQueryLimit, kMaxQueryLimit, "until");
@@ -215,7 +218,7 @@ void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::sha
   q.limit = w->limit;
   q.until = w->end;
   q.max_bytes = kQueryBytes;
-  read_ledger(gate, archive, request, std::move(respond), "audit.ledger.query", p,
+  read_ledger(gate, archive, principal, request, std::move(respond), "audit.ledger.query", p,
               [q, p](audit::LedgerReader& reader, const Respond& answer, const std::string& path, const std::string& id) mutable {
                 // The first page fixes where the query ends: this query's own entry is in it (it is
                 // durable), later pages' entries are not.
@@ -235,13 +238,13 @@ void query_entries(const std::shared_ptr<const AccessGate>& gate, const std::sha
 
 // GET /api/v1/audit/export: a page of the examiner's export (JSON Lines).
 void export_page(const std::shared_ptr<const AccessGate>& gate, const std::shared_ptr<AuditArchive>& archive,
-                 const HttpRequest& request, Respond respond) {
+                 const Principal& principal, const HttpRequest& request, Respond respond) {
   Parameters p = parameters(request, {"from", "to", "after", "limit", "tree_size"});
   std::optional<Window> w;
   if (!p.problem) w = window(p, kExportLimit, kMaxExportLimit, "tree_size");
   if (p.problem) return respond(std::move(*p.problem));
   audit::LedgerReader::ExportRange range{w->from, w->to, w->after, w->limit, kExportBytes, w->end};
-  read_ledger(gate, archive, request, std::move(respond), "audit.ledger.export", p,
+  read_ledger(gate, archive, principal, request, std::move(respond), "audit.ledger.export", p,
               [range, p](audit::LedgerReader& reader, const Respond& answer, const std::string& path, const std::string& id) {
                 std::string body;
                 audit::LedgerReader::Page page;
@@ -268,12 +271,14 @@ void export_page(const std::shared_ptr<const AccessGate>& gate, const std::share
 }  // namespace
 
 void add_audit_routes(Router& router, std::shared_ptr<const AccessGate> gate, std::shared_ptr<AuditArchive> archive) {
-  using Route = void (*)(const std::shared_ptr<const AccessGate>&, const std::shared_ptr<AuditArchive>&, const HttpRequest&, Respond);
-  for (auto [path, route] : {std::pair<const char*, Route>{"/api/v1/audit/entries", &query_entries},
-                             std::pair<const char*, Route>{"/api/v1/audit/export", &export_page}})
+  for (auto [path, route] : {std::pair<const char*, AuditRoute>{"/api/v1/audit/entries", &query_entries},
+                             std::pair<const char*, AuditRoute>{"/api/v1/audit/export", &export_page}})
     router.add("GET", path, [gate, archive, route](const HttpRequest& request, Respond respond) {
       if (!archive) return respond(archive_failure("no audit archive is configured for the API"));
-      route(gate, archive, request, std::move(respond));
+      // The query string is checked after authentication: 401 first, whatever else is wrong.
+      gate->authenticate(request, respond, [gate, archive, route, &request, respond](std::shared_ptr<const Principal> principal) {
+        route(gate, archive, *principal, request, respond);
+      });
     });
 }
 

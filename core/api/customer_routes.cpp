@@ -100,41 +100,50 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
   std::int64_t attribute_ttl_s;
   mutable ExpiringCache<std::optional<std::string>> attributes;  // nullopt: the CRM does not know the customer
 
-  // Authenticates, reads the customer's region from the CRM, and asks the gate `action` on
-  // Customer::"<id>"; `next` gets the principal, the verdict and whether the CRM knows the customer.
+  // Authenticates, then decides as decide_as. Everything a route checks in the request (ids,
+  // headers, body) it checks after authentication: a caller without a valid token learns nothing
+  // of the API's shapes, and is answered 401 (and audited as such) whatever else is wrong.
   using Allowed = std::function<void(std::shared_ptr<const Principal>, Verdict, bool known)>;
-  // A read (`read_only`) may start while the decision's entry is written: answer it through the
-  // verdict's `answer`, which holds it until the entry is durable.
   void decide(const HttpRequest& request, Respond respond, std::string action, json::object audit_resource,
               bool field_groups, bool read_only, Allowed next) const {
-    std::string customer = request.params.at("customer_id");
-    if (!valid_id(customer)) return respond(HttpResponse::problem(400, "the customer id is malformed"));
-    gate->authenticate(request, respond, [self = shared_from_this(), &request, respond, customer, action = std::move(action),
+    gate->authenticate(request, respond, [self = shared_from_this(), &request, respond, action = std::move(action),
                                           audit_resource = std::move(audit_resource), field_groups, read_only,
                                           next = std::move(next)](std::shared_ptr<const Principal> principal) mutable {
-      if (!self->crm) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no CRM is configured for the API; the CRM"));
-      self->region_of(customer, *principal, request, respond,
-                      [self, &request, respond, customer, principal, action = std::move(action),
-                       audit_resource = std::move(audit_resource), field_groups, read_only,
-                       next = std::move(next)](std::optional<std::string> region) mutable {
-                        Question question;
-                        question.action = std::move(action);
-                        question.resource = {"Customer", customer};
-                        policy::Entity entity{question.resource, {}, {}};
-                        if (region && !region->empty()) entity.attrs["region"] = policy::Value(*region);
-                        question.entities.add(std::move(entity));
-                        audit_resource["customer"] = customer;
-                        question.audit_resource = std::move(audit_resource);
-                        question.durable = true;  // reads customer data or changes something
-                        question.field_groups = field_groups;
-                        question.read_only = read_only;
-                        bool known = region.has_value();
-                        self->gate->authorize(request, *principal, std::move(question), respond,
-                                              [principal, known, next = std::move(next)](Verdict verdict) mutable {
-                                                next(std::move(principal), std::move(verdict), known);
-                                              });
-                      });
+      self->decide_as(std::move(principal), request, std::move(respond), std::move(action), std::move(audit_resource),
+                      field_groups, read_only, std::move(next));
     });
+  }
+
+  // For an authenticated caller: reads the customer's region from the CRM, and asks the gate
+  // `action` on Customer::"<id>"; `next` gets the principal, the verdict and whether the CRM knows
+  // the customer. A read (`read_only`) may start while the decision's entry is written: answer it
+  // through the verdict's `answer`, which holds it until the entry is durable.
+  void decide_as(std::shared_ptr<const Principal> principal, const HttpRequest& request, Respond respond,
+                 std::string action, json::object audit_resource, bool field_groups, bool read_only, Allowed next) const {
+    std::string customer = request.params.at("customer_id");
+    if (!valid_id(customer)) return respond(HttpResponse::problem(400, "the customer id is malformed"));
+    if (!crm) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no CRM is configured for the API; the CRM"));
+    region_of(customer, *principal, request, respond,
+              [self = shared_from_this(), &request, respond, customer, principal, action = std::move(action),
+               audit_resource = std::move(audit_resource), field_groups, read_only,
+               next = std::move(next)](std::optional<std::string> region) mutable {
+                Question question;
+                question.action = std::move(action);
+                question.resource = {"Customer", customer};
+                policy::Entity entity{question.resource, {}, {}};
+                if (region && !region->empty()) entity.attrs["region"] = policy::Value(*region);
+                question.entities.add(std::move(entity));
+                audit_resource["customer"] = customer;
+                question.audit_resource = std::move(audit_resource);
+                question.durable = true;  // reads customer data or changes something
+                question.field_groups = field_groups;
+                question.read_only = read_only;
+                bool known = region.has_value();
+                self->gate->authorize(request, *principal, std::move(question), respond,
+                                      [principal, known, next = std::move(next)](Verdict verdict) mutable {
+                                        next(std::move(principal), std::move(verdict), known);
+                                      });
+              });
   }
 
   // The customer's region as the CRM says ("" when it has none), or nullopt when the CRM does not
@@ -259,6 +268,12 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
 
   // POST /api/v1/customers/{customer_id}/operations   {"type", "params"} with Idempotency-Key.
   void submit(const HttpRequest& request, Respond respond) const {
+    gate->authenticate(request, respond, [self = shared_from_this(), &request, respond](std::shared_ptr<const Principal> principal) {
+      self->submit_as(std::move(principal), request, respond);
+    });
+  }
+
+  void submit_as(std::shared_ptr<const Principal> principal, const HttpRequest& request, Respond respond) const {
     std::string key = idempotency_key(request);
     if (key.empty())
       return respond(HttpResponse::problem(400, "an Idempotency-Key header (1 to 255 visible ASCII characters) is required"));
@@ -278,64 +293,72 @@ struct CustomerRoutes : std::enable_shared_from_this<CustomerRoutes> {
     std::string operation(type->as_string());
     json::object operation_params = params ? params->as_object() : json::object();
     std::string customer = request.params.at("customer_id");
-    decide(request, respond, "core.operation." + operation,
-           json::object{{"type", "operation"}, {"operation_type", operation}}, false, false,
-           [self = shared_from_this(), &request, customer, operation, key, operation_params = std::move(operation_params)](
-               std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
-             Respond respond = verdict.answer;
-             if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
-             // Scoped to the caller: the same key from someone else is another operation.
-             std::string scoped = "api-" + sha256_hex(principal->id() + '\n' + key);
-             auto answer = [respond, customer, id = verdict.decision_id](std::string_view text) {
-               auto view = operation_view(text, customer, id);
-               if (!view) {
-                 log::error("api", "the core-banking system answered an operation without operation_id or state");
-                 return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
-               }
-               HttpResponse r = HttpResponse::json(201, *view);
-               r.set("Location", "/api/v1/customers/" + customer + "/operations/" + std::string(view->at("operation_id").as_string()));
-               respond(std::move(r));
-             };
-             self->core->submit_operation(
-                 json::serialize(json::object{{"type", operation}, {"idempotency_key", scoped}, {"customer_id", customer},
-                                              {"params", operation_params}}),
-                 call_context(*principal, request), [respond, answer](bl_status status, std::string text) {
-                   if (status == BL_OK) return answer(text);
-                   if (status == BL_ALREADY_EXISTS)
-                     return respond(HttpResponse::problem(422, "the Idempotency-Key was already used for another request"));
-                   // Perhaps done: the client's retry with the same key answers the first result,
-                   // or does it once (the plugin is idempotent on the key and compares the body).
-                   if (status == BL_DEADLINE_EXCEEDED)
-                     return respond(HttpResponse::problem(
-                         504, "the core-banking system did not answer in time; retry with the same Idempotency-Key"));
-                   respond(plugin_failure(status, text, "the core-banking system"));
-                 });
-           });
+    decide_as(std::move(principal), request, respond, "core.operation." + operation,
+              json::object{{"type", "operation"}, {"operation_type", operation}}, false, false,
+              [self = shared_from_this(), &request, customer, operation, key, operation_params = std::move(operation_params)](
+                  std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+                Respond respond = verdict.answer;
+                if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
+                // Scoped to the caller: the same key from someone else is another operation.
+                std::string scoped = "api-" + sha256_hex(principal->id() + '\n' + key);
+                auto answer = [respond, customer, id = verdict.decision_id](std::string_view text) {
+                  auto view = operation_view(text, customer, id);
+                  if (!view) {
+                    log::error("api", "the core-banking system answered an operation without operation_id or state");
+                    return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
+                  }
+                  HttpResponse r = HttpResponse::json(201, *view);
+                  r.set("Location", "/api/v1/customers/" + customer + "/operations/" + std::string(view->at("operation_id").as_string()));
+                  respond(std::move(r));
+                };
+                self->core->submit_operation(
+                    json::serialize(json::object{{"type", operation}, {"idempotency_key", scoped}, {"customer_id", customer},
+                                                 {"params", operation_params}}),
+                    call_context(*principal, request), [respond, answer](bl_status status, std::string text) {
+                      if (status == BL_OK) return answer(text);
+                      if (status == BL_ALREADY_EXISTS)
+                        return respond(HttpResponse::problem(422, "the Idempotency-Key was already used for another request"));
+                      // Perhaps done: the client's retry with the same key answers the first result,
+                      // or does it once (the plugin is idempotent on the key and compares the body).
+                      if (status == BL_DEADLINE_EXCEEDED)
+                        return respond(HttpResponse::problem(
+                            504, "the core-banking system did not answer in time; retry with the same Idempotency-Key"));
+                      respond(plugin_failure(status, text, "the core-banking system"));
+                    });
+              });
   }
 
   // GET /api/v1/customers/{customer_id}/operations/{operation_id}
   void operation(const HttpRequest& request, Respond respond) const {
     std::string customer = request.params.at("customer_id");
     std::string operation_id = request.params.at("operation_id");
-    if (!valid_id(operation_id)) return respond(HttpResponse::problem(400, "the operation id is malformed"));
-    decide(request, respond, "core.operation.read", json::object{{"type", "operation"}, {"id", operation_id}}, false, true,
-           [self = shared_from_this(), &request, customer, operation_id](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
-             Respond respond = verdict.answer;
-             if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
-             self->core->get_operation(
-                 json::serialize(json::object{{"operation_id", operation_id}}), call_context(*principal, request),
-                 [respond, customer, id = verdict.decision_id](bl_status status, std::string text) {
-                   if (status != BL_OK) return respond(plugin_failure(status, text, "the core-banking system"));
-                   // Decided for this customer: another customer's operation is not there.
-                   auto result = parse_object(text);
-                   const json::value* owner = result ? result->if_contains("customer_id") : nullptr;
-                   if (!owner || *owner != json::value(customer))
-                     return respond(HttpResponse::problem(404, "no such operation for this customer"));
-                   auto view = operation_view(text, customer, id);
-                   if (!view) return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
-                   respond(HttpResponse::json(200, *view));
-                 });
-           });
+    gate->authenticate(request, respond, [self = shared_from_this(), &request, respond, customer,
+                                          operation_id](std::shared_ptr<const Principal> principal) {
+      if (!valid_id(operation_id)) return respond(HttpResponse::problem(400, "the operation id is malformed"));
+      self->read_operation(std::move(principal), request, respond, customer, operation_id);
+    });
+  }
+
+  void read_operation(std::shared_ptr<const Principal> principal, const HttpRequest& request, Respond respond,
+                      const std::string& customer, const std::string& operation_id) const {
+    decide_as(std::move(principal), request, respond, "core.operation.read", json::object{{"type", "operation"}, {"id", operation_id}}, false, true,
+              [self = shared_from_this(), &request, customer, operation_id](std::shared_ptr<const Principal> principal, Verdict verdict, bool) {
+                Respond respond = verdict.answer;
+                if (!self->core) return respond(plugin_failure(BL_UNAVAILABLE, {}, "no core-banking system is configured; the core"));
+                self->core->get_operation(
+                    json::serialize(json::object{{"operation_id", operation_id}}), call_context(*principal, request),
+                    [respond, customer, id = verdict.decision_id](bl_status status, std::string text) {
+                      if (status != BL_OK) return respond(plugin_failure(status, text, "the core-banking system"));
+                      // Decided for this customer: another customer's operation is not there.
+                      auto result = parse_object(text);
+                      const json::value* owner = result ? result->if_contains("customer_id") : nullptr;
+                      if (!owner || *owner != json::value(customer))
+                        return respond(HttpResponse::problem(404, "no such operation for this customer"));
+                      auto view = operation_view(text, customer, id);
+                      if (!view) return respond(HttpResponse::problem(502, "the core-banking system's answer was malformed"));
+                      respond(HttpResponse::json(200, *view));
+                    });
+              });
   }
 };
 

@@ -263,6 +263,40 @@ TEST_F(ApiCustomers, ATransferNeedsAnIdempotencyKeyAndARepeatedKeyAnswersTheFirs
                  kTransfer).http_status, 415);
 }
 
+TEST_F(ApiCustomers, ACallerWithoutAValidTokenIsAnswered401WhateverElseIsWrongWithTheRequest) {
+  serve();
+  const std::string operations = "/api/v1/customers/c-1001/operations";
+  // No token, then a token that is not one: 401 with the Bearer challenge, never the 400 or 415 a
+  // signed-in caller would get, and each refusal on the record.
+  for (const std::string& authorization : {std::string(), std::string("Bearer not-a-token")}) {
+    net::HttpHeaders auth;
+    if (!authorization.empty()) auth.emplace_back("Authorization", authorization);
+    auto with = [&](net::HttpHeaders more) {
+      net::HttpHeaders all = auth;
+      all.insert(all.end(), more.begin(), more.end());
+      return all;
+    };
+    for (const net::HttpResponse& r : {
+             send("POST", operations, with({{"Content-Type", "application/json"}}), kTransfer),  // no key
+             send("POST", operations, with({{"Idempotency-Key", "k-1"}, {"Content-Type", "text/plain"}}), kTransfer),
+             send("POST", operations, with({{"Idempotency-Key", "k-1"}, {"Content-Type", "application/json"}}), "not json"),
+             send("POST", "/api/v1/customers/c%201001/operations", with({{"Idempotency-Key", "k-1"}, {"Content-Type", "application/json"}}), kTransfer),
+             send("GET", "/api/v1/customers/c%201001", with({})),
+             send("GET", operations + "/op%20bad", with({})),
+         }) {
+      EXPECT_EQ(r.http_status, 401) << authorization << ": " << r.body;
+      EXPECT_EQ(header(r, "WWW-Authenticate").rfind("Bearer", 0), 0u) << header(r, "WWW-Authenticate");
+    }
+  }
+  EXPECT_EQ(entries("auth.token").size(), 12u);
+  EXPECT_TRUE(entries("policy.decide").empty());
+  // Signed in, the same requests are told what is wrong with them.
+  std::string token = advisor();
+  EXPECT_EQ(post(token, operations, "", kTransfer).http_status, 400);
+  EXPECT_EQ(get(token, "/api/v1/customers/c%201001").http_status, 400);
+  EXPECT_EQ(get(token, operations + "/op%20bad").http_status, 400);
+}
+
 TEST_F(ApiCustomers, MoneyMovementAsksForAStepUpOverHttpAndGoesAheadOnceItIsMet) {
   serve();
   json::object weak = idp_.claims("advisor-1");
