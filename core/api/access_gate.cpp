@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include <mutex>
+#include <stdexcept>
 #include <optional>
 
 namespace json = boost::json;
@@ -84,14 +85,20 @@ json::object audit_actor(const Principal& principal, const HttpRequest& request)
   return actor;
 }
 
-AccessGate::AccessGate(std::shared_ptr<Authenticator> authenticator, std::shared_ptr<const policy::PolicySet> policies,
+AccessGate::AccessGate(std::shared_ptr<Authenticator> authenticator, std::shared_ptr<policy::CurrentPolicies> policies,
                        std::shared_ptr<audit::AuditSink> audit, AccessOptions options)
     : authenticator_(std::move(authenticator)),
       policies_(std::move(policies)),
       audit_(std::move(audit)),
       options_(std::move(options)) {
+  if (!policies_) throw std::invalid_argument("AccessGate needs the policies in force");
   if (options_.per_principal) per_principal_ = std::make_shared<RateLimiter>(*options_.per_principal);
 }
+
+AccessGate::AccessGate(std::shared_ptr<Authenticator> authenticator, std::shared_ptr<const policy::PolicySet> policies,
+                       std::shared_ptr<audit::AuditSink> audit, AccessOptions options)
+    : AccessGate(std::move(authenticator), std::make_shared<policy::CurrentPolicies>(std::move(policies)),
+                 std::move(audit), std::move(options)) {}
 
 void AccessGate::post(std::function<void()> work) const {
   if (options_.post) options_.post(std::move(work));
@@ -195,9 +202,12 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
                            std::function<void(Verdict)> next) const {
   Verdict verdict;
   verdict.decision_id = random_uuid();
+  // One set for the whole decision, whatever a reload does meanwhile: its rules decide, its hash
+  // is recorded.
+  const std::shared_ptr<const policy::PolicySet> policies = policies_->get();
   json::array field_group_decisions;
   std::optional<policy::StepUpChallenge> step_up =
-      policies_->step_up_needed(question.action, {principal.acr, principal.amr, principal.auth_time}, unix_seconds());
+      policies->step_up_needed(question.action, {principal.acr, principal.amr, principal.auth_time}, unix_seconds());
   if (step_up) {
     verdict.decision.allow = false;
     verdict.decision.reasons = {step_up->rule_id};
@@ -207,21 +217,21 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
                         std::move(question.context)};
     // What the sign-in proved comes from the token, never from the route.
     for (auto& [key, value] : principal_context(principal)) ask.context[key] = value;
-    verdict.decision = policies_->decide(ask, question.entities);
+    verdict.decision = policies->decide(ask, question.entities);
     if (verdict.decision.allow && question.field_groups) {
       // One question per group, about this customer: the same principal, the same sign-in.
       ask.action = {"Action", policy::kFieldGroupReadAction};
       ask.context["customer"] = policy::Value(question.resource);
       // A step-up rule may name the field-group action too: unmet, every group is denied by it.
-      std::optional<policy::StepUpChallenge> group_step_up = policies_->step_up_needed(
+      std::optional<policy::StepUpChallenge> group_step_up = policies->step_up_needed(
           policy::kFieldGroupReadAction, {principal.acr, principal.amr, principal.auth_time}, unix_seconds());
       json::array groups;
-      for (const auto& [group, fields] : policies_->field_groups()) {
+      for (const auto& [group, fields] : policies->field_groups()) {
         ask.resource = {"FieldGroup", group};
         question.entities.add({ask.resource, {{"name", policy::Value(group)}}, {}});
         policy::Decision d;
         if (group_step_up) d.reasons = {group_step_up->rule_id};
-        else d = policies_->decide(ask, question.entities);
+        else d = policies->decide(ask, question.entities);
         json::object g = decision_json(d);
         g["group"] = group;
         if (group_step_up) g["step_up"] = json::object{{"rule", group_step_up->rule_id}, {"unmet", group_step_up->reason}};
@@ -238,7 +248,7 @@ void AccessGate::authorize(const HttpRequest& request, const Principal& principa
   decision["id"] = verdict.decision_id;
   decision["action"] = question.action;
   decision["resource"] = question.resource.to_cedar();
-  decision["policy_hash"] = policies_->hash();
+  decision["policy_hash"] = policies->hash();
   if (step_up) decision["step_up"] = json::object{{"rule", step_up->rule_id}, {"unmet", step_up->reason}};
   if (!field_group_decisions.empty()) decision["field_groups"] = std::move(field_group_decisions);
   json::object entry{{"action", "policy.decide"},

@@ -39,6 +39,7 @@
 #include "api/authenticator.hpp"
 #include "api/http_server.hpp"
 #include "api/rate_limiter.hpp"
+#include "policy/current_policies.hpp"
 #include "policy/policy_set.hpp"
 
 #include <boost/json/object.hpp>
@@ -91,6 +92,11 @@ struct Verdict {
 
 class AccessGate {
  public:
+  // The policies in force, which the host replaces on a reload (SIGHUP); each decision uses the set
+  // it started with, and records its hash.
+  AccessGate(std::shared_ptr<Authenticator> authenticator, std::shared_ptr<policy::CurrentPolicies> policies,
+             std::shared_ptr<audit::AuditSink> audit, AccessOptions options);
+  // A fixed policy set (tests, tools).
   AccessGate(std::shared_ptr<Authenticator> authenticator, std::shared_ptr<const policy::PolicySet> policies,
              std::shared_ptr<audit::AuditSink> audit, AccessOptions options);
 
@@ -109,7 +115,7 @@ class AccessGate {
 
   const Authenticator& authenticator() const { return *authenticator_; }
   const std::string& node() const { return options_.node; }
-  const policy::PolicySet& policies() const { return *policies_; }
+  std::shared_ptr<const policy::PolicySet> policies() const { return policies_->get(); }
 
  private:
   void post(std::function<void()> work) const;
@@ -117,7 +123,7 @@ class AccessGate {
   void append(const HttpRequest& request, boost::json::object entry, std::function<void(bl_status)> done) const;
 
   std::shared_ptr<Authenticator> authenticator_;
-  std::shared_ptr<const policy::PolicySet> policies_;
+  std::shared_ptr<policy::CurrentPolicies> policies_;
   std::shared_ptr<audit::AuditSink> audit_;
   AccessOptions options_;
   std::shared_ptr<RateLimiter> per_principal_;

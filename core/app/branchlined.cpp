@@ -31,6 +31,7 @@
 #include "config/config.hpp"
 #include "host/plugin_set.hpp"
 #include "host/status_board.hpp"
+#include "policy/current_policies.hpp"
 #include "policy/policy_set.hpp"
 #include "security/crypto_policy.hpp"
 #include "telemetry/metrics.hpp"
@@ -119,8 +120,9 @@ int lock_data_dir(const fs::path& data_dir) {
   return fd;
 }
 
-void audit(audit::AuditSink& sink, const config::HostConfig& cfg, std::string action, json::object resource,
-           std::string outcome) {
+// Writes a host entry and waits until it is durable; false (and an error logged) when it could not be.
+bool audit(audit::AuditSink& sink, const config::HostConfig& cfg, std::string action, json::object resource,
+           std::string outcome, json::object extra = {}) {
   json::object entry{{"time", now_rfc3339()},
                      {"node", cfg.node_id},
                      {"region", cfg.region},
@@ -128,9 +130,40 @@ void audit(audit::AuditSink& sink, const config::HostConfig& cfg, std::string ac
                      {"action", std::move(action)},
                      {"resource", std::move(resource)},
                      {"outcome", std::move(outcome)}};
+  for (auto& [key, value] : extra) entry[key] = std::move(value);
   std::promise<bl_status> written;
   sink.append(std::move(entry), [&written](bl_status s) { written.set_value(s); });
-  if (written.get_future().get() != BL_OK) log::error("host", "audit entry could not be written");
+  if (written.get_future().get() == BL_OK) return true;
+  log::error("host", "audit entry could not be written");
+  return false;
+}
+
+// SIGHUP: the policy file (api.policy_file, or the built-in policy) is loaded again. The new set
+// applies only once its entry is durable (host.policy.reload, with both hashes): no decision is
+// made by rules the ledger does not know of. A file that does not load, or a ledger that cannot
+// take the entry, leaves the set in force; the file's faults are logged with line and column.
+void reload_policies(policy::CurrentPolicies& current, const fs::path& file, audit::AuditSink& sink,
+                     const config::HostConfig& cfg) {
+  std::shared_ptr<const policy::PolicySet> before = current.get();
+  json::object resource{{"type", "policy_set"}, {"id", file.empty() ? std::string("built-in") : file.string()}};
+  json::object hashes{{"previous_hash", before->hash()}};
+  std::shared_ptr<const policy::PolicySet> next;
+  try {
+    next = std::make_shared<const policy::PolicySet>(policy::PolicySet::load(file));
+  } catch (const config::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) log::error("policy", "not reloaded, the policy in force stays: " + d.to_string());
+    hashes["reason"] = "the policy file does not load; see the host's log";
+    audit(sink, cfg, "host.policy.reload", std::move(resource), "failure", std::move(hashes));
+    return;
+  }
+  hashes["hash"] = next->hash();
+  if (!audit(sink, cfg, "host.policy.reload", std::move(resource), "success", std::move(hashes))) {
+    log::error("policy", "not reloaded: the audit ledger cannot record the change; the policy in force stays");
+    return;
+  }
+  current.replace(next);
+  log::info("policy", "reloaded from " + next->source() + ", hash " + next->hash() +
+                          (next->hash() == before->hash() ? " (unchanged)" : " (was " + before->hash() + ")"));
 }
 
 // The sender's channel GUID for HEC indexer acknowledgement: the configured one, else one made on
@@ -198,10 +231,11 @@ int run(const std::string& config_file) {
   }
   // The authorization policy is configuration too: a bad file stops the start here, with its lines.
   // After the FIPS check: loading hashes the policy.
-  std::shared_ptr<const policy::PolicySet> policies;
+  std::shared_ptr<policy::CurrentPolicies> policies;  // replaced by a reload (SIGHUP)
   if (cfg.api) {
     try {
-      policies = std::make_shared<const policy::PolicySet>(policy::PolicySet::load(cfg.api->policy_file));
+      policies = std::make_shared<policy::CurrentPolicies>(
+          std::make_shared<const policy::PolicySet>(policy::PolicySet::load(cfg.api->policy_file)));
     } catch (const config::ConfigError& e) {
       for (const auto& d : e.diagnostics()) std::cerr << log::redact(d.to_string()) << "\n";
       return kConfigError;
@@ -370,8 +404,9 @@ int run(const std::string& config_file) {
     health.set("api", json::string(server->listening()));
     status_board->facts(health.base());
     log::info("api", "serving https://" + server->listening() + " (TLS " + a.min_tls_version + " and up); policy " +
-                         policies->source() + ", hash " + policies->hash());
+                         policies->get()->source() + ", hash " + policies->get()->hash());
     // SIGHUP: the certificate and key are read again (after a renewal); new connections use them.
+    // Then the policy file: later decisions use the new set (reload_policies).
     wait_for_hangup = [&] {
       reload_signal.async_wait([&](const boost::system::error_code& error, int) {
         if (error) return;
@@ -380,6 +415,7 @@ int run(const std::string& config_file) {
         else log::error("api", "TLS certificate not reloaded, the previous one stays: " + why);
         audit(*audit_sink, cfg, "host.tls.reload", json::object{{"type", "certificate"}, {"id", tls->settings().cert_file.string()}},
               why.empty() ? "success" : "failure");
+        reload_policies(*policies, cfg.api->policy_file, *audit_sink, cfg);
         wait_for_hangup();
       });
     };

@@ -3,6 +3,7 @@
 // for its entry, a change waits to start, and a failed entry turns either into 503.
 #include "api/access_gate.hpp"
 #include "audit/audit_sink.hpp"
+#include "policy/current_policies.hpp"
 
 #include <gtest/gtest.h>
 
@@ -148,6 +149,33 @@ TEST_F(AccessGateOrder, AStepUpRuleOnFieldGroupsDeniesEveryGroupUntilItIsMet) {
   gate_->authorize(request_, advisor_, read(), respond_, [&groups](Verdict v) { groups = v.field_groups; });
   ledger_->release(BL_OK);
   EXPECT_EQ(groups.size(), 3u);
+}
+
+TEST_F(AccessGateOrder, AReloadedPolicySetDecidesTheNextQuestionAndItsHashIsRecorded) {
+  auto before = std::make_shared<const policy::PolicySet>(policy::PolicySet::embedded_default());
+  auto current = std::make_shared<policy::CurrentPolicies>(before);
+  gate_ = std::make_shared<AccessGate>(nullptr, current, ledger_, AccessOptions{});
+  bool allowed = false;
+  gate_->authorize(request_, advisor_, read(), respond_, [&allowed](Verdict v) { allowed = v.decision.allow; });
+  ledger_->release(BL_OK);
+  EXPECT_TRUE(allowed);
+  EXPECT_EQ(ledger_->entries.back().at("decision").at("policy_hash"), before->hash().c_str());
+
+  // The bank freezes profile reads: the next question is decided by the new set.
+  std::string text(policy::PolicySet::embedded_default_text());
+  const std::string step_up = "\n# Money movement";
+  ASSERT_NE(text.find(step_up), std::string::npos);
+  text.insert(text.find(step_up), "  - id: profiles-frozen\n    effect: forbid\n    actions: [crm.customer.read]\n");
+  auto after = std::make_shared<const policy::PolicySet>(policy::PolicySet::load_text(text, "frozen.yaml"));
+  ASSERT_NE(after->hash(), before->hash());
+  EXPECT_EQ(current->replace(after), before);
+  EXPECT_EQ(gate_->policies(), after);
+  gate_->authorize(request_, advisor_, read(), respond_, [](Verdict) { ADD_FAILURE() << "a denied read went ahead"; });
+  ledger_->release(BL_OK);
+  EXPECT_EQ(answers_, std::vector<int>{403});
+  const json::object& decision = ledger_->entries.back().at("decision").as_object();
+  EXPECT_EQ(decision.at("policy_hash"), after->hash().c_str());
+  EXPECT_EQ(decision.at("rules"), json::array{"profiles-frozen"});
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace branchline::test {
 namespace {
@@ -332,6 +333,50 @@ TEST_F(Executables, ABadPolicyFileStopsTheStartWithItsLineAndColumn) {
   std::string out, err;
   EXPECT_EQ(run({kBin + "/branchline", "config", "check", file.string()}, &out, &err), 1);
   EXPECT_NE(err.find(policy.string() + ":3:50:"), std::string::npos) << err;
+}
+
+TEST_F(Executables, SighupReloadsThePolicyFileAndABadOneLeavesThePolicyInForce) {
+  fs::path policy = dir_ / "policy.yaml";
+  fs::copy_file(fs::path(BRANCHLINE_SOURCE_DIR) / "config/policy.yaml", policy);
+  fs::path file = write_config("  []\n");
+  std::ofstream(file, std::ios::app) << "api: {listen: 127.0.0.1:0, policy_file: " << policy.string() << "}\n";
+  Process daemon({kBin + "/branchlined", "--config", file.string()}, dir_ / "daemon");
+  ASSERT_TRUE(eventually([&] { return read_file(dir_ / "data/run/health.json").find("\"status\":\"ok\"") != std::string::npos; }))
+      << daemon.err();
+
+  // Unchanged, then a new rule, then a file that does not load.
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon.err().find("(unchanged)") != std::string::npos; })) << daemon.err();
+  std::string text = read_file(policy);
+  text.insert(text.find("\n# Money movement"), "  - id: profiles-frozen\n    effect: forbid\n    actions: [crm.customer.read]\n");
+  std::ofstream(policy) << text;
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon.err().find("(was ") != std::string::npos; })) << daemon.err();
+  std::ofstream(policy) << "branchline_policy: 1\npolicies:\n  - {id: p, effect: permit, when: \"principal.x ==\"}\n";
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon.err().find("the policy in force stays") != std::string::npos; })) << daemon.err();
+  // The fault is logged as at start: file, line, column and the fix.
+  EXPECT_NE(daemon.err().find(policy.string() + ":3:50: 'when' of policy 'p'"), std::string::npos) << daemon.err();
+  daemon.signal(SIGINT);
+  EXPECT_EQ(daemon.wait(), 0) << daemon.err();
+
+  // Each reload is on the record with the hashes: unchanged, changed, refused.
+  std::vector<json::object> entries;
+  std::istringstream lines(ledger_text(dir_ / "data/audit.db"));
+  for (std::string line; std::getline(lines, line);) {
+    json::object entry = json::parse(line).as_object();
+    if (entry.at("action") == "host.policy.reload") entries.push_back(std::move(entry));
+  }
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].at("outcome"), "success");
+  EXPECT_EQ(entries[0].at("hash"), entries[0].at("previous_hash"));
+  EXPECT_EQ(entries[0].at("resource").at("id"), policy.string().c_str());
+  EXPECT_EQ(entries[1].at("outcome"), "success");
+  EXPECT_NE(entries[1].at("hash"), entries[1].at("previous_hash"));
+  EXPECT_EQ(entries[1].at("previous_hash"), entries[0].at("hash"));
+  EXPECT_EQ(entries[2].at("outcome"), "failure");
+  EXPECT_EQ(entries[2].at("previous_hash"), entries[1].at("hash"));  // the set in force stayed
+  EXPECT_FALSE(entries[2].contains("hash"));
 }
 
 TEST_F(Executables, TheApiRefusesToServeProductionWithTheDevelopmentCertificate) {
