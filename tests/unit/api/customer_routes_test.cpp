@@ -43,6 +43,7 @@ class ApiCustomers : public ApiStack {
     crm_instance_.reset();
     core_instance_.reset();
     careless_.reset();
+    slow_.reset();
     ApiStack::TearDown();
   }
 
@@ -71,7 +72,7 @@ class ApiCustomers : public ApiStack {
     return -1;
   }
 
-  std::unique_ptr<host::PluginInstance> crm_instance_, core_instance_, careless_;
+  std::unique_ptr<host::PluginInstance> crm_instance_, core_instance_, careless_, slow_;
   std::shared_ptr<api::PluginCrm> crm_;
   std::shared_ptr<api::PluginCoreBanking> core_;
 };
@@ -295,6 +296,37 @@ TEST_F(ApiCustomers, ACallerWithoutAValidTokenIsAnswered401WhateverElseIsWrongWi
   EXPECT_EQ(post(token, operations, "", kTransfer).http_status, 400);
   EXPECT_EQ(get(token, "/api/v1/customers/c%201001").http_status, 400);
   EXPECT_EQ(get(token, operations + "/op%20bad").http_status, 400);
+}
+
+TEST_F(ApiCustomers, AWriteTheCoreDidNotAnswerInTimeIs504AndItsRetryWithTheSameKeyAnswersTheFirstResult) {
+  // A core that books at once but answers after 1.5 s, behind a port that waits 300 ms.
+  core_->unbind();
+  auto library = host::PluginLibrary::load(std::filesystem::path(TEST_PLUGIN_DIR) / "slow-core.so", BL_KIND_CORE_BANKING);
+  host::InstanceConfig config;
+  config.id = "core-1";
+  slow_ = host::PluginInstance::create(library, std::move(config), env_);
+  core_ = std::make_shared<api::PluginCoreBanking>("core-1", io_.get_executor(), std::chrono::milliseconds(300));
+  core_->bind(slow_.get());
+  serve();
+  std::string token = advisor();  // loa:2, signed in 30 s ago: money movement may go ahead
+  const std::string path = "/api/v1/customers/c-1001/operations";
+  net::HttpResponse first = post(token, path, "slow-key-1", kTransfer);
+  EXPECT_EQ(first.http_status, 504) << first.body;
+  EXPECT_NE(first.body.find("retry with the same Idempotency-Key"), std::string::npos) << first.body;
+  EXPECT_EQ(json::parse(first.body).at("status"), 504);
+  // The operation was decided (and is on the record) before the core was asked.
+  std::vector<json::object> decided = entries("policy.decide");
+  ASSERT_FALSE(decided.empty());
+  EXPECT_EQ(decided.back().at("decision").at("action"), "core.operation.transfer");
+  EXPECT_EQ(decided.back().at("outcome"), "success");
+
+  // The client retries with the same key: the first booking's result, not a second booking.
+  net::HttpResponse retry = post(token, path, "slow-key-1", kTransfer);
+  ASSERT_EQ(retry.http_status, 201) << retry.body;
+  EXPECT_EQ(json::parse(retry.body).at("operation_id"), "op-1");
+  net::HttpResponse another = post(token, path, "slow-key-2", kTransfer);
+  EXPECT_EQ(another.http_status, 504) << another.body;
+  EXPECT_EQ(json::parse(post(token, path, "slow-key-2", kTransfer).body).at("operation_id"), "op-2");
 }
 
 TEST_F(ApiCustomers, MoneyMovementAsksForAStepUpOverHttpAndGoesAheadOnceItIsMet) {
