@@ -225,13 +225,14 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
     r.reason = std::move(reason);
     // Only a refusal needs the fingerprint (a bearer token is hashed once more for the token cache's key).
     if (!token.empty()) r.token_fingerprint = sha256_hex(token).substr(0, 16);
-    r.refusal = HttpResponse::problem(status, status == 401 || status == 400 ? r.reason : std::string_view());
+    r.refusal = HttpResponse::problem(status, status == 401 || status == 400 || status == 429 ? r.reason : std::string_view());
     if (status == 401) add_challenges(r.refusal, realm, dpop, error, r.reason, {});
     if (status == 400 && !error.empty())
       r.refusal.headers.emplace_back("WWW-Authenticate",
                                      std::string(dpop ? "DPoP" : "Bearer") + " realm=\"" + realm + "\", error=\"" +
                                          std::string(error) + "\"");
     if (status == 503) r.refusal.set("Retry-After", "5");
+    if (status == 429) r.refusal.set("Retry-After", "1");  // the client's oldest proofs leave the window
     return r;
   };
 
@@ -289,6 +290,9 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
                                        : "invalid_token";
           return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, error, token));
         }
+        // Over a quota of the plugin's (a DPoP key's proofs in the replay window): the client slows down.
+        if (status == BL_RESOURCE_EXHAUSTED)
+          return done(refuse(429, text.empty() ? "too many requests for this token" : text, dpop, {}, token));
         if (status != BL_OK)
           return done(refuse(503, "the identity provider could not check the token: " + text, dpop, {}, token));
         auto principal = std::make_shared<Principal>();

@@ -107,33 +107,57 @@ class ReplayCache {
   enum class Seen { first, again, reused };
   // first when `id` was not seen (it is now remembered until `expires`, with `what`); again when
   // it was, with the same `what` (the same thing sent twice); reused when with another `what`.
-  // Throws BL_UNAVAILABLE when full of unexpired ids: refusing beats forgetting.
-  Seen see(const std::string& id, const std::string& what, std::int64_t expires, std::int64_t now) {
+  // Throws BL_UNAVAILABLE when full of unexpired ids: refusing beats forgetting. With an `owner`
+  // (a DPoP key), throws BL_RESOURCE_EXHAUSTED when that owner already holds `owner_limit`
+  // unexpired ids: one client (one key) cannot fill the cache and lock every other client out.
+  Seen see(const std::string& id, const std::string& what, std::int64_t expires, std::int64_t now,
+           const std::string& owner = {}, std::size_t owner_limit = 0) {
     std::lock_guard lock(mutex_);
     while (!order_.empty() && order_.front().first < now) {
       auto it = seen_.find(order_.front().second);
-      if (it != seen_.end() && it->second.first == order_.front().first) seen_.erase(it);
+      if (it != seen_.end() && it->second.expires == order_.front().first) {
+        if (!it->second.owner.empty()) release(it->second.owner);
+        seen_.erase(it);
+      }
       order_.pop_front();
     }
-    if (auto it = seen_.find(id); it != seen_.end()) return it->second.second == what ? Seen::again : Seen::reused;
+    if (auto it = seen_.find(id); it != seen_.end()) return it->second.what == what ? Seen::again : Seen::reused;
     if (seen_.size() >= kMaxReplayEntries) throw sdk::Error(BL_UNAVAILABLE, "replay cache full");
+    if (!owner.empty() && owner_limit > 0) {
+      auto held = per_owner_.find(owner);
+      if (held != per_owner_.end() && held->second >= owner_limit)
+        throw sdk::Error(BL_RESOURCE_EXHAUSTED, "too many DPoP proofs by one key in the proof window; slow down");
+    }
     // The queue stays in expiry order: an id that would expire before the last one queued is
     // kept as long as that one (a little longer than asked), and both places hold that expiry,
     // so the sweep above always finds and erases it.
     std::int64_t kept_until = order_.empty() ? expires : std::max(expires, order_.back().first);
-    seen_.emplace(id, std::make_pair(kept_until, what));
+    seen_.emplace(id, Entry{kept_until, what, owner});
     order_.emplace_back(kept_until, id);
+    if (!owner.empty()) ++per_owner_[owner];
     return Seen::first;
   }
   // True when `id` was not seen (and is now remembered until `expires`); false for a replay.
-  bool first_use(const std::string& id, std::int64_t expires, std::int64_t now) {
-    return see(id, {}, expires, now) == Seen::first;
+  bool first_use(const std::string& id, std::int64_t expires, std::int64_t now, const std::string& owner = {},
+                 std::size_t owner_limit = 0) {
+    return see(id, {}, expires, now, owner, owner_limit) == Seen::first;
   }
 
  private:
+  struct Entry {
+    std::int64_t expires;
+    std::string what;
+    std::string owner;  // "" when not counted
+  };
+  void release(const std::string& owner) {
+    auto it = per_owner_.find(owner);
+    if (it != per_owner_.end() && --it->second == 0) per_owner_.erase(it);
+  }
+
   std::mutex mutex_;
-  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> seen_;  // id: expiry, what
-  std::deque<std::pair<std::int64_t, std::string>> order_;
+  std::unordered_map<std::string, Entry> seen_;
+  std::deque<std::pair<std::int64_t, std::string>> order_;  // expiry, id
+  std::unordered_map<std::string, std::size_t> per_owner_;  // owner: unexpired ids
 };
 
 struct IssuerConfig {
@@ -149,6 +173,7 @@ struct IssuerConfig {
   std::int64_t clock_skew_s = 60;
   std::int64_t logout_max_age_s = 300;
   std::int64_t dpop_max_age_s = 60;
+  std::size_t dpop_proofs_per_key = 4096;  // unexpired proof ids one key may hold in the replay cache
   std::chrono::seconds jwks_cache{600};
   std::chrono::seconds jwks_refetch_interval{60};
   std::size_t max_token_bytes = 8192;
@@ -332,6 +357,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     c.clock_skew_s = optional_integer(o, "clock_skew_s", 60, 0, 300);
     c.logout_max_age_s = optional_integer(o, "logout_token_max_age_s", 300, 10, 3600);
     c.dpop_max_age_s = optional_integer(o, "dpop_proof_max_age_s", 60, 5, 600);
+    c.dpop_proofs_per_key = static_cast<std::size_t>(optional_integer(o, "dpop_proofs_per_key", 4096, 16, 100000));
     c.jwks_cache = std::chrono::seconds(optional_integer(o, "jwks_cache_s", 600, 10, 86400));
     c.jwks_refetch_interval = std::chrono::seconds(optional_integer(o, "jwks_refetch_interval_s", 60, 1, 3600));
     c.max_token_bytes = static_cast<std::size_t>(optional_integer(o, "max_token_bytes", 8192, 1024, 65536));
@@ -492,7 +518,8 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (ath.empty() || ath != jose::sha256_b64url(token)) refuse_proof("DPoP proof: for another token (ath)");
     std::string jti = short_string(p, "jti", 255);
     if (jti.empty()) refuse_proof("DPoP proof: no jti");
-    if (!dpop_seen_.first_use(jkt + "|" + jti, iat + c.dpop_max_age_s + 2 * c.clock_skew_s, now))
+    if (!dpop_seen_.first_use(jkt + "|" + jti, iat + c.dpop_max_age_s + 2 * c.clock_skew_s, now, jkt,
+                              c.dpop_proofs_per_key))
       refuse_proof("DPoP proof replayed (jti)");
   }
 

@@ -42,7 +42,9 @@ typedef struct bl_identity_api {
    *         has checked the DPoP proof (RFC 9449); a token bound to a key must be refused when it
    *         arrives as a plain bearer token.
    * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_UNAVAILABLE when the
-   *         provider's keys cannot be fetched. With BL_UNAUTHENTICATED, the error document
+   *         provider's keys cannot be fetched; BL_RESOURCE_EXHAUSTED when the caller is over a
+   *         quota of the plugin's (e.g. a DPoP key's proofs in the replay window): the host
+   *         answers 429 with Retry-After. With BL_UNAUTHENTICATED, the error document
    *         {"error": "invalid_dpop_proof"} says the DPoP proof, not the token, is at fault (one
    *         of RFC 9449 4.3's checks of the proof: missing, malformed, signature, htm, htu, iat,
    *         ath, jti): the client is told so (7.1) and may retry with a new proof. A proof

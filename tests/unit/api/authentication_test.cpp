@@ -170,6 +170,35 @@ TEST_F(ApiAuthentication, ADpopBoundTokenPassesOnlyWithAProofForThisRequest) {
   EXPECT_NE(challenge(r, "DPoP").find("error=\"invalid_token\""), std::string::npos) << challenge(r, "DPoP");
 }
 
+TEST_F(ApiAuthentication, AKeyOverItsQuotaOfDpopProofsIs429WithRetryAfterAndOnTheRecord) {
+  // The same plugin, allowed 16 unexpired proofs per key.
+  identity_->unbind();
+  instance_.reset();
+  auto library = host::PluginLibrary::load(std::filesystem::path(REFERENCE_PLUGIN_DIR) / "identity-oidc.so", BL_KIND_IDENTITY);
+  host::InstanceConfig config;
+  config.id = "oidc-1";
+  config.settings = json::parse(R"({"issuers":[{"issuer":")" + idp_.issuer +
+                                R"(","audiences":["branchline-api"],"client_ids":["advisor-console"],"dpop_proofs_per_key":16}]})");
+  config.http.ca_file = tls_.cert_file.string();
+  instance_ = host::PluginInstance::create(library, std::move(config), env_);
+  identity_->bind(instance_.get());
+  start_api();
+  DpopClient client;
+  json::object bound = idp_.claims();
+  bound["cnf"] = json::object{{"jkt", client.jkt()}};
+  std::string token = idp_.token(bound, "es-1");
+  const std::string url = base_ + "/api/v1/me";
+  for (int i = 0; i < 16; ++i) ASSERT_EQ(me(token, "DPoP", {{"DPoP", client.proof("GET", url, token)}}).http_status, 200) << i;
+  net::HttpResponse r = me(token, "DPoP", {{"DPoP", client.proof("GET", url, token)}});
+  EXPECT_EQ(r.http_status, 429) << r.body;
+  EXPECT_EQ(header(r, "Retry-After"), "1");
+  EXPECT_EQ(header(r, "Content-Type"), "application/problem+json");
+  std::vector<json::object> refused = entries("auth.token");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].at("outcome"), "denied");
+  EXPECT_EQ(refused[0].at("status"), 429);
+}
+
 // The identity plugin, counting the tokens it is asked about.
 struct CountingIdentity final : api::IdentityProvider {
   std::shared_ptr<api::IdentityProvider> plugin;

@@ -322,6 +322,29 @@ TEST_F(IdentityOidc, ADpopBoundTokenNeedsAFreshProofOfItsKeyForThisRequest) {
   EXPECT_REFUSED(validate(a_.token(mtls)), "does not check");
 }
 
+TEST_F(IdentityOidc, OneKeyHoldsAtMostItsQuotaOfProofIdsAndOtherKeysAreNotHeldBack) {
+  start_oidc(R"({"issuers":[)" + issuer_settings(a_, R"(,"dpop_proofs_per_key":16)") + "]}");
+  DpopClient busy, other;
+  auto bound_to = [&](const DpopClient& client) {
+    json::object claims = a_.claims();
+    claims["cnf"] = json::object{{"jkt", client.jkt()}};
+    return a_.token(claims);
+  };
+  const std::string url = "https://branchline.example/api/v1/me";
+  auto with = [&](const DpopClient& client, const std::string& token) {
+    return json::object{{"scheme", "DPoP"},
+                        {"dpop", json::object{{"proof", client.proof("GET", url, token)}, {"method", "GET"}, {"url", url}}}};
+  };
+  std::string busy_token = bound_to(busy), other_token = bound_to(other);
+  for (int i = 0; i < 16; ++i) ASSERT_EQ(validate(busy_token, with(busy, busy_token)).status, BL_OK) << i;
+  // The 17th proof of that key within the window is over its quota: not refused as bad, held back.
+  host::CallResult r = validate(busy_token, with(busy, busy_token));
+  EXPECT_EQ(r.status, BL_RESOURCE_EXHAUSTED) << r.message;
+  EXPECT_NE(r.message.find("too many DPoP proofs by one key"), std::string::npos) << r.message;
+  // Another key is not held back by it.
+  EXPECT_EQ(validate(other_token, with(other, other_token)).status, BL_OK);
+}
+
 // ---- back-channel logout ----
 
 TEST_F(IdentityOidc, ALogoutTokenNamesTheSessionAndItsRepeatIsToldAsSuch) {
