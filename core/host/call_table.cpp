@@ -1,6 +1,8 @@
 // call_table: see call_table.hpp.
 #include "host/call_table.hpp"
 
+#include "common/log.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -158,6 +160,10 @@ void CallTable::complete(bl_call_id id, bl_status status, std::string_view resul
     // On an error, the result is the operation's error document (abi.h, complete()): small, or
     // dropped.
     bool keep = status == BL_OK || result.size() <= kMaxErrorDocument;
+    // A plugin's fault its vendor should see; logged without the document (it may hold anything).
+    if (!keep)
+      log::warn("host", "a plugin failed a call with an error document of " + std::to_string(result.size()) +
+                            " bytes, over the 4 KiB abi.h allows: the document was dropped, the failure kept");
     call->answer(CallResult{status, keep ? std::string(result) : std::string(), std::string(message)});
   }
 }

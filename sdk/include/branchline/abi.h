@@ -250,7 +250,8 @@ typedef struct bl_host_api {
    * operation's result schema); when status != BL_OK it is NULL, or an error document
    * {"error": "<code>"} (at most 4 KiB; the code lower-case letters, digits and '_', at most 64)
    * where the operation defines codes that say more than the status (a host that does not know
-   * the code, or a document it cannot read, answers as for the status alone). message is a reason for logs
+   * the code, or a document it cannot read, answers as for the status alone; a larger document is
+   * dropped, with a warning in the host's log, and the status kept). message is a reason for logs
    * and operators (never secrets or personal data). Both are borrowed: the host copies them.
    * After this returns, the request of this call must not be touched. Any thread. */
   void (*complete)(bl_host_ctx* ctx, bl_call_id call, bl_status status, const char* result,

@@ -6,6 +6,8 @@
 //           "throw"           throws from the operation (the helper turns it into a status)
 //           "drop"            lets the Call go without completing it (the helper completes it)
 //           "twice"           completes twice (the host must ignore the second)
+//           "error_document"  fails with BL_UNAVAILABLE and an error document of "document_bytes"
+//                             (abi.h allows 4 KiB; the host keeps one up to that, drops a larger one)
 //   "throw_on_create": true   the constructor throws
 //   "fail_on_create": true    the constructor fails with branchline::sdk::Error(BL_UNAVAILABLE)
 //   "leak_secret": true       a careless plugin: logs its secret "api_token" and fails to create
@@ -54,6 +56,8 @@ class CppCrm final : public branchline::sdk::CrmPlugin {
     if (mode_.empty()) mode_ = "normal";
     std::string delay = field(ctx.settings, "delay_ms");
     delay_ms_ = delay.empty() ? 10 : std::stoi(delay);
+    std::string bytes = field(ctx.settings, "document_bytes");
+    document_bytes_ = bytes.empty() ? 64 : static_cast<std::size_t>(std::stoul(bytes));
     host().log(BL_LOG_INFO, "cpp_crm created in mode " + mode_);
   }
 
@@ -85,6 +89,11 @@ class CppCrm final : public branchline::sdk::CrmPlugin {
     } else if (mode_ == "twice") {
       host().complete(call.id(), BL_OK, result, {});
       host().complete(call.id(), BL_OK, result, {});
+    } else if (mode_ == "error_document") {
+      std::string document = R"({"error":"vendor_down","pad":")";
+      document += std::string(document_bytes_ > document.size() + 2 ? document_bytes_ - document.size() - 2 : 0, 'x');
+      document += "\"}";
+      call.fail(BL_UNAVAILABLE, "the vendor is down", document);
     }
   }
 
@@ -180,6 +189,7 @@ class CppCrm final : public branchline::sdk::CrmPlugin {
  private:
   std::string mode_;
   int delay_ms_ = 10;
+  std::size_t document_bytes_ = 64;
   std::mutex mutex_;
   std::vector<std::thread> threads_;
   std::vector<Call> kept_;

@@ -87,6 +87,25 @@ TEST_F(Calls, SecondCompletionIsIgnoredAndCounted) {
 
 // host->audit_append end to end: the plugin's call completes only once its entry is durable, the
 // journal names the plugin as the source, and an entry that is not a JSON object is refused.
+TEST_F(Calls, AnErrorDocumentUpTo4KiBIsKeptALargerOneIsDroppedWithAWarningAndTheFailureKept) {
+  auto kept = instantiate("cpp-crm", R"({"mode": "error_document", "document_bytes": 4096})");
+  auto r = lookup(*kept, "c-7");
+  EXPECT_EQ(r.status, BL_UNAVAILABLE);
+  EXPECT_EQ(r.message, "the vendor is down");
+  ASSERT_EQ(r.result.size(), 4096u);
+  EXPECT_EQ(boost::json::parse(r.result).at("error"), "vendor_down");
+
+  auto large = instantiate("cpp-crm", R"({"mode": "error_document", "document_bytes": 4097})");
+  testing::internal::CaptureStderr();
+  r = lookup(*large, "c-7");
+  std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.status, BL_UNAVAILABLE);
+  EXPECT_EQ(r.message, "the vendor is down");
+  EXPECT_EQ(r.result, "");
+  EXPECT_NE(log.find("error document of 4097 bytes"), std::string::npos) << log;
+  EXPECT_EQ(log.find("vendor_down"), std::string::npos) << log;  // never the document itself
+}
+
 TEST_F(Calls, AuditAppendFromAPlugin) {
   auto instance = instantiate("cpp-crm");
   auto add_note = [&](const std::string& body) {
