@@ -227,10 +227,13 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
     if (!token.empty()) r.token_fingerprint = sha256_hex(token).substr(0, 16);
     r.refusal = HttpResponse::problem(status, status == 401 || status == 400 || status == 429 ? r.reason : std::string_view());
     if (status == 401) add_challenges(r.refusal, realm, dpop, error, r.reason, {});
+    // A DPoP challenge always lists the algorithms a proof may use (RFC 9449 7.1), so that a
+    // client that sent a malformed one knows what to sign with.
     if (status == 400 && !error.empty())
       r.refusal.headers.emplace_back("WWW-Authenticate",
                                      std::string(dpop ? "DPoP" : "Bearer") + " realm=\"" + realm + "\", error=\"" +
-                                         std::string(error) + "\"");
+                                         std::string(error) + "\"" +
+                                         (dpop ? std::string(", algs=\"") + kDpopAlgs + "\"" : std::string()));
     if (status == 503) r.refusal.set("Retry-After", "5");
     if (status == 429) r.refusal.set("Retry-After", "1");  // the client's oldest proofs leave the window
     return r;

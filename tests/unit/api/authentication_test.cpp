@@ -131,7 +131,8 @@ TEST_F(ApiAuthentication, AMalformedAuthorizationIsABadRequest) {
   EXPECT_EQ(send("GET", "/api/v1/me", {{"Authorization", "Bearer " + token}, {"Authorization", "Bearer " + token}}).http_status, 400);
   net::HttpResponse r = me(token, "DPoP");  // a DPoP token needs its proof header
   EXPECT_EQ(r.http_status, 400);
-  EXPECT_EQ(header(r, "WWW-Authenticate"), "DPoP realm=\"branchline\", error=\"invalid_request\"");
+  EXPECT_EQ(header(r, "WWW-Authenticate"), "DPoP realm=\"branchline\", error=\"invalid_request\", algs=\"ES256 ES384 ES512 "
+                                           "PS256 PS384 PS512 RS256 RS384 RS512 EdDSA\"");
   EXPECT_EQ(me(token, "Basic").http_status, 401);  // another scheme: challenged, as with no token
   EXPECT_EQ(entries("auth.token").size(), 4u);
 }
