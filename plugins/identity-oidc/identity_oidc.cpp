@@ -108,8 +108,8 @@ class ReplayCache {
   // first when `id` was not seen (it is now remembered until `expires`, with `what`); again when
   // it was, with the same `what` (the same thing sent twice); reused when with another `what`.
   // Throws BL_UNAVAILABLE when full of unexpired ids: refusing beats forgetting. With an `owner`
-  // (a DPoP key), throws BL_RESOURCE_EXHAUSTED when that owner already holds `owner_limit`
-  // unexpired ids: one client (one key) cannot fill the cache and lock every other client out.
+  // (a DPoP user), throws BL_RESOURCE_EXHAUSTED when that owner already holds `owner_limit`
+  // unexpired ids: one user cannot fill the cache and lock every other user out.
   Seen see(const std::string& id, const std::string& what, std::int64_t expires, std::int64_t now,
            const std::string& owner = {}, std::size_t owner_limit = 0) {
     std::lock_guard lock(mutex_);
@@ -126,7 +126,7 @@ class ReplayCache {
     if (!owner.empty() && owner_limit > 0) {
       auto held = per_owner_.find(owner);
       if (held != per_owner_.end() && held->second >= owner_limit)
-        throw sdk::Error(BL_RESOURCE_EXHAUSTED, "too many DPoP proofs by one key in the proof window; slow down");
+        throw sdk::Error(BL_RESOURCE_EXHAUSTED, "too many DPoP proofs by one user in the proof window; slow down");
     }
     // The queue stays in expiry order: an id that would expire before the last one queued is
     // kept as long as that one (a little longer than asked), and both places hold that expiry,
@@ -173,7 +173,7 @@ struct IssuerConfig {
   std::int64_t clock_skew_s = 60;
   std::int64_t logout_max_age_s = 300;
   std::int64_t dpop_max_age_s = 60;
-  std::size_t dpop_proofs_per_key = 4096;  // unexpired proof ids one key may hold in the replay cache
+  std::size_t dpop_proofs_per_user = 4096;  // unexpired proof ids one user (iss, sub) may hold in the replay cache
   std::chrono::seconds jwks_cache{600};
   std::chrono::seconds jwks_refetch_interval{60};
   std::size_t max_token_bytes = 8192;
@@ -357,7 +357,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     c.clock_skew_s = optional_integer(o, "clock_skew_s", 60, 0, 300);
     c.logout_max_age_s = optional_integer(o, "logout_token_max_age_s", 300, 10, 3600);
     c.dpop_max_age_s = optional_integer(o, "dpop_proof_max_age_s", 60, 5, 600);
-    c.dpop_proofs_per_key = static_cast<std::size_t>(optional_integer(o, "dpop_proofs_per_key", 4096, 16, 100000));
+    c.dpop_proofs_per_user = static_cast<std::size_t>(optional_integer(o, "dpop_proofs_per_user", 4096, 16, 20000));
     c.jwks_cache = std::chrono::seconds(optional_integer(o, "jwks_cache_s", 600, 10, 86400));
     c.jwks_refetch_interval = std::chrono::seconds(optional_integer(o, "jwks_refetch_interval_s", 60, 1, 3600));
     c.max_token_bytes = static_cast<std::size_t>(optional_integer(o, "max_token_bytes", 8192, 1024, 65536));
@@ -442,7 +442,9 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (!jkt.empty() && scheme != "DPoP") refuse("a DPoP-bound token presented as a bearer token");
     if (jkt.empty() && scheme == "DPoP") refuse("DPoP scheme with a token that is not DPoP-bound");
     if (!jkt.empty()) {
-      check_dpop_proof(c, dpop, token, jkt, now);
+      // The proof-id quota is the user's (issuer and subject), whatever key: signing in again for
+      // a new key does not get a new share.
+      check_dpop_proof(c, dpop, token, jkt, c.issuer + "|" + std::string(result.at("subject").as_string()), now);
       result["confirmation"] = json::object{{"jkt", jkt}, {"method", "dpop"}};
     }
     return json::serialize(result);
@@ -482,7 +484,7 @@ class IdentityOidc final : public sdk::IdentityPlugin {
   // RFC 9449 4.3: the proof's checks, in the order that keeps the replay cache clean (a proof's
   // jti is remembered only once everything else about it holds).
   void check_dpop_proof(const IssuerConfig& c, const json::object& dpop, const std::string& token,
-                        const std::string& jkt, std::int64_t now) {
+                        const std::string& jkt, const std::string& user, std::int64_t now) {
     std::string proof = optional_string(dpop, "proof", kMaxProofBytes);
     std::string method = optional_string(dpop, "method", 16);
     std::string url = optional_string(dpop, "url", 4096);
@@ -518,8 +520,11 @@ class IdentityOidc final : public sdk::IdentityPlugin {
     if (ath.empty() || ath != jose::sha256_b64url(token)) refuse_proof("DPoP proof: for another token (ath)");
     std::string jti = short_string(p, "jti", 255);
     if (jti.empty()) refuse_proof("DPoP proof: no jti");
-    if (!dpop_seen_.first_use(jkt + "|" + jti, iat + c.dpop_max_age_s + 2 * c.clock_skew_s, now, jkt,
-                              c.dpop_proofs_per_key))
+    // Remembered while a proof of that iat could still pass: iat <= now + skew, and a proof passes
+    // until its iat is dpop_max_age_s + skew old. Counted from now, not from iat, so that
+    // expiries only grow and no client's future-dated iat keeps everyone's ids longer.
+    if (!dpop_seen_.first_use(jkt + "|" + jti, now + c.dpop_max_age_s + 2 * c.clock_skew_s, now, user,
+                              c.dpop_proofs_per_user))
       refuse_proof("DPoP proof replayed (jti)");
   }
 

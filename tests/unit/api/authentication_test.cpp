@@ -171,7 +171,7 @@ TEST_F(ApiAuthentication, ADpopBoundTokenPassesOnlyWithAProofForThisRequest) {
   EXPECT_NE(challenge(r, "DPoP").find("error=\"invalid_token\""), std::string::npos) << challenge(r, "DPoP");
 }
 
-TEST_F(ApiAuthentication, AKeyOverItsQuotaOfDpopProofsIs429WithRetryAfterAndOnTheRecord) {
+TEST_F(ApiAuthentication, AUserOverTheirQuotaOfDpopProofsIs429WithRetryAfterAndOnTheRecord) {
   // The same plugin, allowed 16 unexpired proofs per key.
   identity_->unbind();
   instance_.reset();
@@ -179,7 +179,7 @@ TEST_F(ApiAuthentication, AKeyOverItsQuotaOfDpopProofsIs429WithRetryAfterAndOnTh
   host::InstanceConfig config;
   config.id = "oidc-1";
   config.settings = json::parse(R"({"issuers":[{"issuer":")" + idp_.issuer +
-                                R"(","audiences":["branchline-api"],"client_ids":["advisor-console"],"dpop_proofs_per_key":16}]})");
+                                R"(","audiences":["branchline-api"],"client_ids":["advisor-console"],"dpop_proofs_per_user":16}]})");
   config.http.ca_file = tls_.cert_file.string();
   instance_ = host::PluginInstance::create(library, std::move(config), env_);
   identity_->bind(instance_.get());

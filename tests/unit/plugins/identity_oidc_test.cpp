@@ -322,11 +322,11 @@ TEST_F(IdentityOidc, ADpopBoundTokenNeedsAFreshProofOfItsKeyForThisRequest) {
   EXPECT_REFUSED(validate(a_.token(mtls)), "does not check");
 }
 
-TEST_F(IdentityOidc, OneKeyHoldsAtMostItsQuotaOfProofIdsAndOtherKeysAreNotHeldBack) {
-  start_oidc(R"({"issuers":[)" + issuer_settings(a_, R"(,"dpop_proofs_per_key":16)") + "]}");
-  DpopClient busy, other;
-  auto bound_to = [&](const DpopClient& client) {
-    json::object claims = a_.claims();
+TEST_F(IdentityOidc, OneUserHoldsAtMostTheirQuotaOfProofIdsWhateverTheKeyAndOthersAreNotHeldBack) {
+  start_oidc(R"({"issuers":[)" + issuer_settings(a_, R"(,"dpop_proofs_per_user":16)") + "]}");
+  DpopClient busy, busy_again, other;
+  auto bound_to = [&](const DpopClient& client, const std::string& subject) {
+    json::object claims = a_.claims(subject);
     claims["cnf"] = json::object{{"jkt", client.jkt()}};
     return a_.token(claims);
   };
@@ -335,14 +335,22 @@ TEST_F(IdentityOidc, OneKeyHoldsAtMostItsQuotaOfProofIdsAndOtherKeysAreNotHeldBa
     return json::object{{"scheme", "DPoP"},
                         {"dpop", json::object{{"proof", client.proof("GET", url, token)}, {"method", "GET"}, {"url", url}}}};
   };
-  std::string busy_token = bound_to(busy), other_token = bound_to(other);
+  std::string busy_token = bound_to(busy, "advisor-1");
   for (int i = 0; i < 16; ++i) ASSERT_EQ(validate(busy_token, with(busy, busy_token)).status, BL_OK) << i;
-  // The 17th proof of that key within the window is over its quota: not refused as bad, held back.
+  // The 17th proof of that user within the window is over the quota: not refused as bad, held back.
   host::CallResult r = validate(busy_token, with(busy, busy_token));
   EXPECT_EQ(r.status, BL_RESOURCE_EXHAUSTED) << r.message;
-  EXPECT_NE(r.message.find("too many DPoP proofs by one key"), std::string::npos) << r.message;
-  // Another key is not held back by it.
+  EXPECT_NE(r.message.find("too many DPoP proofs by one user"), std::string::npos) << r.message;
+  // Signing in again with a new key gets no new share; another user is not held back.
+  std::string again_token = bound_to(busy_again, "advisor-1");
+  EXPECT_EQ(validate(again_token, with(busy_again, again_token)).status, BL_RESOURCE_EXHAUSTED);
+  std::string other_token = bound_to(other, "advisor-2");
   EXPECT_EQ(validate(other_token, with(other, other_token)).status, BL_OK);
+  // A replay is still a replay, not a quota matter (and is not counted).
+  std::string replayed = other.proof("GET", url, other_token);
+  json::object once{{"scheme", "DPoP"}, {"dpop", json::object{{"proof", replayed}, {"method", "GET"}, {"url", url}}}};
+  EXPECT_EQ(validate(other_token, once).status, BL_OK);
+  EXPECT_REFUSED(validate(other_token, once), "replayed");
 }
 
 // ---- back-channel logout ----
