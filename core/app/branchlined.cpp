@@ -32,6 +32,7 @@
 #include "host/plugin_set.hpp"
 #include "host/status_board.hpp"
 #include "policy/current_policies.hpp"
+#include "policy/policy_reload.hpp"
 #include "policy/policy_set.hpp"
 #include "security/crypto_policy.hpp"
 #include "telemetry/metrics.hpp"
@@ -138,33 +139,6 @@ bool audit(audit::AuditSink& sink, const config::HostConfig& cfg, std::string ac
   return false;
 }
 
-// SIGHUP: the policy file (api.policy_file, or the built-in policy) is loaded again. The new set
-// applies only once its entry is durable (host.policy.reload, with both hashes): no decision is
-// made by rules the ledger does not know of. A file that does not load, or a ledger that cannot
-// take the entry, leaves the set in force; the file's faults are logged with line and column.
-void reload_policies(policy::CurrentPolicies& current, const fs::path& file, audit::AuditSink& sink,
-                     const config::HostConfig& cfg) {
-  std::shared_ptr<const policy::PolicySet> before = current.get();
-  json::object resource{{"type", "policy_set"}, {"id", file.empty() ? std::string("built-in") : file.string()}};
-  json::object hashes{{"previous_hash", before->hash()}};
-  std::shared_ptr<const policy::PolicySet> next;
-  try {
-    next = std::make_shared<const policy::PolicySet>(policy::PolicySet::load(file));
-  } catch (const config::ConfigError& e) {
-    for (const auto& d : e.diagnostics()) log::error("policy", "not reloaded, the policy in force stays: " + d.to_string());
-    hashes["reason"] = "the policy file does not load; see the host's log";
-    audit(sink, cfg, "host.policy.reload", std::move(resource), "failure", std::move(hashes));
-    return;
-  }
-  hashes["hash"] = next->hash();
-  if (!audit(sink, cfg, "host.policy.reload", std::move(resource), "success", std::move(hashes))) {
-    log::error("policy", "not reloaded: the audit ledger cannot record the change; the policy in force stays");
-    return;
-  }
-  current.replace(next);
-  log::info("policy", "reloaded from " + next->source() + ", hash " + next->hash() +
-                          (next->hash() == before->hash() ? " (unchanged)" : " (was " + before->hash() + ")"));
-}
 
 // The sender's channel GUID for HEC indexer acknowledgement: the configured one, else one made on
 // first start and kept in the data directory.
@@ -415,7 +389,11 @@ int run(const std::string& config_file) {
         else log::error("api", "TLS certificate not reloaded, the previous one stays: " + why);
         audit(*audit_sink, cfg, "host.tls.reload", json::object{{"type", "certificate"}, {"id", tls->settings().cert_file.string()}},
               why.empty() ? "success" : "failure");
-        reload_policies(*policies, cfg.api->policy_file, *audit_sink, cfg);
+        policy::reload_policies(*policies, cfg.api->policy_file,
+                                [&](json::object resource, std::string outcome, json::object fields) {
+                                  return audit(*audit_sink, cfg, "host.policy.reload", std::move(resource),
+                                               std::move(outcome), std::move(fields));
+                                });
         wait_for_hangup();
       });
     };

@@ -63,7 +63,8 @@ json::object to_ocsf(std::string_view canonical, std::uint64_t seq, const std::s
     activity = ends(action, "sign_out") || ends(action, "logout") ? 2 : 1;  // Logoff / Logon
   } else if (starts(action, "host.") || starts(action, "plugin.")) {
     cls = kApplicationLifecycle;
-    activity = ends(action, ".stop") ? 4 : ends(action, ".start") ? 3 : 1;  // Stop / Start / Install (load)
+    // Stop / Start / Update (a certificate or policy reload) / Install (load)
+    activity = ends(action, ".stop") ? 4 : ends(action, ".start") ? 3 : ends(action, ".reload") ? 8 : 1;
   } else if (starts(action, "recording.") || starts(action, "document.")) {
     cls = kFileHosting;
     activity = ends(action, ".read") || ends(action, ".download") ? 7    // Download

@@ -53,6 +53,8 @@ TEST(Ocsf, SignInsAreAuthenticationAndADenialIsAFailureOfMediumSeverity) {
 TEST(Ocsf, HostLifecycleAndOperationsAndUnreadableEntries) {
   EXPECT_EQ(to_ocsf(R"({"action":"host.start","outcome":"success","seq":1})", 1, "o").at("type_uid"), 600203);
   EXPECT_EQ(to_ocsf(R"({"action":"host.stop","outcome":"success","seq":2})", 2, "o").at("type_uid"), 600204);
+  EXPECT_EQ(to_ocsf(R"({"action":"host.policy.reload","outcome":"success","seq":2})", 2, "o").at("type_uid"), 600208);
+  EXPECT_EQ(to_ocsf(R"({"action":"host.tls.reload","outcome":"failure","seq":2})", 2, "o").at("activity_id"), 8);
   EXPECT_EQ(to_ocsf(R"({"action":"core.operation.transfer","outcome":"success","seq":3})", 3, "o").at("activity_id"), 1);
   EXPECT_EQ(to_ocsf(R"({"action":"audit.erase","outcome":"success","seq":4})", 4, "o").at("activity_id"), 4);
   EXPECT_EQ(to_ocsf(R"({"action":"recording.read","seq":5})", 5, "o").at("class_uid"), 6006);
