@@ -274,9 +274,9 @@ void add_audit_routes(Router& router, std::shared_ptr<const AccessGate> gate, st
   for (auto [path, route] : {std::pair<const char*, AuditRoute>{"/api/v1/audit/entries", &query_entries},
                              std::pair<const char*, AuditRoute>{"/api/v1/audit/export", &export_page}})
     router.add("GET", path, [gate, archive, route](const HttpRequest& request, Respond respond) {
-      if (!archive) return respond(archive_failure("no audit archive is configured for the API"));
-      // The query string is checked after authentication: 401 first, whatever else is wrong.
+      // The query string (and the host's state) only after authentication: 401 first.
       gate->authenticate(request, respond, [gate, archive, route, &request, respond](std::shared_ptr<const Principal> principal) {
+        if (!archive) return respond(archive_failure("no audit archive is configured for the API"));
         route(gate, archive, *principal, request, respond);
       });
     });
