@@ -30,8 +30,8 @@ struct CallTable::Call {
   std::function<void(bl_call_id)> cancel_hint;
 };
 
-CallTable::CallTable(boost::asio::any_io_executor timers)
-    : timers_(timers), registry_(std::make_shared<Registry>(std::move(timers))) {}
+CallTable::CallTable(boost::asio::any_io_executor timers, std::string owner)
+    : timers_(timers), registry_(std::make_shared<Registry>(std::move(timers))), owner_(std::move(owner)) {}
 
 void CallTable::Registry::arm(const std::weak_ptr<Registry>& self) {
   if (closed || deadlines.empty()) return;
@@ -162,7 +162,8 @@ void CallTable::complete(bl_call_id id, bl_status status, std::string_view resul
     bool keep = status == BL_OK || result.size() <= kMaxErrorDocument;
     // A plugin's fault its vendor should see; logged without the document (it may hold anything).
     if (!keep)
-      log::warn("host", "a plugin failed a call with an error document of " + std::to_string(result.size()) +
+      log::warn("host", "plugin instance '" + owner_ + "' failed call " + std::to_string(id) + " with an error document of " +
+                            std::to_string(result.size()) +
                             " bytes, over the 4 KiB abi.h allows: the document was dropped, the failure kept");
     call->answer(CallResult{status, keep ? std::string(result) : std::string(), std::string(message)});
   }

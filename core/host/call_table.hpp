@@ -49,7 +49,8 @@ using CallHandler = std::function<void(CallResult)>;
 class CallTable {
  public:
   // timers: where deadline timers run (the host's control-plane io_context).
-  explicit CallTable(boost::asio::any_io_executor timers);
+  // `owner` names the plugin instance in the table's log lines.
+  explicit CallTable(boost::asio::any_io_executor timers, std::string owner = {});
   ~CallTable();
   CallTable(const CallTable&) = delete;
   CallTable& operator=(const CallTable&) = delete;
@@ -107,6 +108,7 @@ class CallTable {
   std::shared_ptr<Registry> registry_;
   std::atomic<bl_call_id> next_id_{1};
   std::atomic<std::uint64_t> stray_{0};
+  std::string owner_;
 };
 
 }  // namespace branchline::host

@@ -466,7 +466,7 @@ std::unique_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<const Plu
   state->config = std::move(config);
   state->env = env;
   state->api = make_host_api();
-  state->calls = std::make_unique<CallTable>(env.executor);
+  state->calls = std::make_unique<CallTable>(env.executor, state->config.id);
   state->settings_text = json::serialize(state->config.settings);
   std::filesystem::path data_dir = env.data_dir / "plugins" / state->config.id;
   std::error_code ec;

@@ -103,6 +103,7 @@ TEST_F(Calls, AnErrorDocumentUpTo4KiBIsKeptALargerOneIsDroppedWithAWarningAndThe
   EXPECT_EQ(r.message, "the vendor is down");
   EXPECT_EQ(r.result, "");
   EXPECT_NE(log.find("error document of 4097 bytes"), std::string::npos) << log;
+  EXPECT_NE(log.find("plugin instance '" + large->id() + "'"), std::string::npos) << log;  // which vendor's
   EXPECT_EQ(log.find("vendor_down"), std::string::npos) << log;  // never the document itself
 }
 
