@@ -35,15 +35,20 @@ class SlowCore final : public branchline::sdk::CoreBankingPlugin {
   void submit_operation(Call call) override {
     json::object body = branchline::plugins::parse_object(call.body());
     std::string key = branchline::plugins::required_string(body, "idempotency_key");
+    std::string request = branchline::plugins::canonical(json::object{{"customer_id", body.at("customer_id")},
+                                                                     {"type", body.at("type")},
+                                                                     {"params", body.contains("params") ? body.at("params") : json::value()}});
     std::lock_guard lock(mutex_);
     if (auto it = booked_.find(key); it != booked_.end()) {
-      call.ok(it->second);
+      // The same key for another request is refused, as abi.h asks (core_banking.h).
+      if (it->second.request != request) return void(call.fail(BL_ALREADY_EXISTS, "the key was used for another request"));
+      call.ok(it->second.result);
       return;
     }
     std::string result = json::serialize(json::object{{"operation_id", "op-" + std::to_string(booked_.size() + 1)},
                                                       {"customer_id", body.at("customer_id")},
                                                       {"state", "completed"}});
-    booked_.emplace(key, result);
+    booked_.emplace(key, Booking{request, result});
     // Answered only after the host has given up (its deadline is what the test sets, well under this).
     late_.emplace_back([call, result] {
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -55,7 +60,11 @@ class SlowCore final : public branchline::sdk::CoreBankingPlugin {
 
  private:
   std::mutex mutex_;
-  std::map<std::string, std::string> booked_;  // idempotency key -> the result
+  struct Booking {
+    std::string request;  // canonical: what the key was first used for
+    std::string result;
+  };
+  std::map<std::string, Booking> booked_;  // idempotency key -> the booking
   std::vector<std::thread> late_;
 };
 

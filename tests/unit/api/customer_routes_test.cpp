@@ -324,6 +324,8 @@ TEST_F(ApiCustomers, AWriteTheCoreDidNotAnswerInTimeIs504AndItsRetryWithTheSameK
   net::HttpResponse retry = post(token, path, "slow-key-1", kTransfer);
   ASSERT_EQ(retry.http_status, 201) << retry.body;
   EXPECT_EQ(json::parse(retry.body).at("operation_id"), "op-1");
+  std::string other = R"({"type":"transfer","params":{"from_account":"acc-1001-chk","to_account":"acc-1002-chk","amount_minor":9}})";
+  EXPECT_EQ(post(token, path, "slow-key-1", other).http_status, 422);  // the key, for another request
   net::HttpResponse another = post(token, path, "slow-key-2", kTransfer);
   EXPECT_EQ(another.http_status, 504) << another.body;
   EXPECT_EQ(json::parse(post(token, path, "slow-key-2", kTransfer).body).at("operation_id"), "op-2");
