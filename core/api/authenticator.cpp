@@ -235,7 +235,7 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
                                          std::string(error) + "\"" +
                                          (dpop ? std::string(", algs=\"") + kDpopAlgs + "\"" : std::string()));
     if (status == 503) r.refusal.set("Retry-After", "5");
-    if (status == 429) r.refusal.set("Retry-After", "1");  // the client's oldest proofs leave the window
+    if (status == 429) r.refusal.set("Retry-After", "1");  // unless the plugin says when (below)
     return r;
   };
 
@@ -285,17 +285,21 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
       json::serialize(body),
       [done = std::move(done), refuse, dpop, token = std::string(token), sessions = sessions_, options = options_,
        cache = cache_, cache_key = std::move(cache_key),
-       default_issuer = identity_->default_issuer()](bl_status status, std::string text, std::string error_code) mutable {
+       default_issuer = identity_->default_issuer()](bl_status status, std::string text, PluginErrorDocument error) mutable {
         if (status == BL_UNAUTHENTICATED || status == BL_INVALID_ARGUMENT || status == BL_PERMISSION_DENIED) {
           // RFC 9449 7.1: a proof at fault (as the plugin says) is not a bad token.
-          std::string_view error = dpop && status == BL_UNAUTHENTICATED && error_code == "invalid_dpop_proof"
-                                       ? "invalid_dpop_proof"
-                                       : "invalid_token";
-          return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, error, token));
+          std::string_view challenge = dpop && status == BL_UNAUTHENTICATED && error.code == "invalid_dpop_proof"
+                                           ? "invalid_dpop_proof"
+                                           : "invalid_token";
+          return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, challenge, token));
         }
         // Over a quota of the plugin's (a DPoP key's proofs in the replay window): the client slows down.
-        if (status == BL_RESOURCE_EXHAUSTED)
-          return done(refuse(429, text.empty() ? "too many requests for this token" : text, dpop, {}, token));
+        // Retry-After: when the plugin says (its error document's retry_after_s), else 1.
+        if (status == BL_RESOURCE_EXHAUSTED) {
+          AuthResult r = refuse(429, text.empty() ? "too many requests for this token" : text, dpop, {}, token);
+          if (error.retry_after_s > 0) r.refusal.set("Retry-After", std::to_string(error.retry_after_s));
+          return done(std::move(r));
+        }
         if (status != BL_OK)
           return done(refuse(503, "the identity provider could not check the token: " + text, dpop, {}, token));
         auto principal = std::make_shared<Principal>();

@@ -67,13 +67,20 @@ struct Principal {
   std::string claim(std::string_view name) const;           // a string claim, or ""
 };
 
+// What a plugin's error document (abi.h, complete()) says, as far as the host reads it: its code
+// ("" when none or not well formed), e.g. identity.h's invalid_dpop_proof, and the seconds after
+// which a retry may pass (0 when not given), for BL_RESOURCE_EXHAUSTED and BL_UNAVAILABLE.
+struct PluginErrorDocument {
+  std::string code;
+  std::int64_t retry_after_s = 0;
+};
+
 // The identity plugin instance the API authenticates with. Bodies and results are those of
 // bl_identity_api (sdk/include/branchline/identity.h); `done` may run on any thread.
 class IdentityProvider {
  public:
-  // error_code: the code of the plugin's error document on a refusal ("" when none), e.g.
-  // invalid_dpop_proof (identity.h).
-  using Done = std::function<void(bl_status status, std::string result_or_reason, std::string error_code)>;
+  // error: what the plugin's error document says on a refusal (empty when none).
+  using Done = std::function<void(bl_status status, std::string result_or_reason, PluginErrorDocument error)>;
   virtual ~IdentityProvider() = default;
   virtual void validate_token(std::string body, Done done) = 0;
   virtual void validate_logout(std::string body, Done done) = 0;

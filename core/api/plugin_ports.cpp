@@ -19,16 +19,22 @@ void PluginPort::bind(host::PluginInstance* instance) {
 
 void PluginPort::unbind() { bind(nullptr); }
 
-std::string plugin_error_code(std::string_view document) {
-  if (document.empty() || document.size() > host::kMaxErrorDocument) return {};
+PluginErrorDocument plugin_error_document(std::string_view document) {
+  PluginErrorDocument out;
+  if (document.empty() || document.size() > host::kMaxErrorDocument) return out;
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(document, ec);
-  if (ec || !v.is_object()) return {};
-  const boost::json::value* code = v.as_object().if_contains("error");
-  if (!code || !code->is_string() || code->as_string().empty() || code->as_string().size() > 64) return {};
+  if (ec || !v.is_object()) return out;
+  const boost::json::object& o = v.as_object();
+  if (const boost::json::value* retry = o.if_contains("retry_after_s");
+      retry && retry->is_int64() && retry->as_int64() >= 1 && retry->as_int64() <= 86400)
+    out.retry_after_s = retry->as_int64();
+  const boost::json::value* code = o.if_contains("error");
+  if (!code || !code->is_string() || code->as_string().empty() || code->as_string().size() > 64) return out;
   for (char c : code->as_string())
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return {};
-  return std::string(code->as_string());
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return out;
+  out.code = std::string(code->as_string());
+  return out;
 }
 
 template <class Table>
@@ -42,8 +48,7 @@ void PluginPort::call(void (*Table::*operation)(bl_plugin_instance*, const bl_re
   instance_->call(operation, std::move(body), std::move(context), deadline_, reply_to_,
                   [done = std::move(done)](host::CallResult r) {
                     if (r.status == BL_OK) return done(r.status, std::move(r.result), {});
-                    std::string code = plugin_error_code(r.result);
-                    done(r.status, std::move(r.message), std::move(code));
+                    done(r.status, std::move(r.message), plugin_error_document(r.result));
                   });
 }
 
@@ -52,7 +57,9 @@ template <class Table>
 void PluginPort::call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body,
                       std::string context, Done done) {
   call(operation, std::move(body), std::move(context),
-       DoneWithCode([done = std::move(done)](bl_status status, std::string text, std::string) { done(status, std::move(text)); }));
+       DoneWithCode([done = std::move(done)](bl_status status, std::string text, PluginErrorDocument) {
+         done(status, std::move(text));
+       }));
 }
 
 std::string PluginIdentity::default_issuer() const { return "urn:branchline:identity:" + instance_id(); }

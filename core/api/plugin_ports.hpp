@@ -31,10 +31,13 @@ class PluginInstance;
 
 namespace branchline::api {
 
-// The code of a plugin's error document {"error": "<code>"} (abi.h, complete()): lower-case
-// letters, digits and '_', at most 64 of them; "" for anything else, which the plugin's text is
-// not trusted to be.
-std::string plugin_error_code(std::string_view document);
+// A plugin's error document {"error": "<code>", "retry_after_s"?: n} (abi.h, complete()): the
+// code when it is lower-case letters, digits and '_', at most 64 of them ("" for anything else,
+// which the plugin's text is not trusted to be); retry_after_s when it is an integer from 1 to
+// 86400 (else 0). Nothing of a document over 4 KiB or not JSON.
+PluginErrorDocument plugin_error_document(std::string_view document);
+// Its code alone.
+inline std::string plugin_error_code(std::string_view document) { return plugin_error_document(document).code; }
 
 class PluginPort {
  public:
@@ -52,8 +55,8 @@ class PluginPort {
   template <class Table>
   void call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body, std::string context,
             Done done);
-  // The same, also with the code of the plugin's error document ("" when none; abi.h, complete()).
-  using DoneWithCode = std::function<void(bl_status status, std::string result_or_message, std::string error_code)>;
+  // The same, also with what the plugin's error document says (abi.h, complete()).
+  using DoneWithCode = std::function<void(bl_status status, std::string result_or_message, PluginErrorDocument error)>;
   template <class Table>
   void call(void (*Table::*operation)(bl_plugin_instance*, const bl_request*), std::string body, std::string context,
             DoneWithCode done);

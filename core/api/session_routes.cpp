@@ -71,7 +71,7 @@ void back_channel_logout(std::shared_ptr<const AccessGate> gate, const HttpReque
   identity->validate_logout(
       json::serialize(json::object{{"logout_token", tokens.front()}}),
       [gate, &request, respond, refuse, actor, issuer = identity->default_issuer()](bl_status status, std::string text,
-                                                                                     std::string) {
+                                                                                     PluginErrorDocument) {
         // A token the plugin refuses is the provider's problem (400); a plugin that cannot check
         // logout tokens at all, 501; only a passing failure (keys unreachable) asks for a retry.
         if (status != BL_OK)

@@ -125,8 +125,12 @@ class ReplayCache {
     if (seen_.size() >= kMaxReplayEntries) throw sdk::Error(BL_UNAVAILABLE, "replay cache full");
     if (!owner.empty() && owner_limit > 0) {
       auto held = per_owner_.find(owner);
-      if (held != per_owner_.end() && held->second >= owner_limit)
-        throw sdk::Error(BL_RESOURCE_EXHAUSTED, "too many DPoP proofs by one user in the proof window; slow down");
+      if (held != per_owner_.end() && held->second.size() >= owner_limit) {
+        // Their oldest id leaves first (expiries only grow): then one more may pass.
+        std::int64_t wait = std::clamp<std::int64_t>(held->second.front() - now + 1, 1, 86400);
+        throw sdk::Error(BL_RESOURCE_EXHAUSTED, "too many DPoP proofs by one user in the proof window; slow down",
+                         json::serialize(json::object{{"error", "dpop_proof_quota"}, {"retry_after_s", wait}}));
+      }
     }
     // The queue stays in expiry order: an id that would expire before the last one queued is
     // kept as long as that one (a little longer than asked), and both places hold that expiry,
@@ -134,7 +138,7 @@ class ReplayCache {
     std::int64_t kept_until = order_.empty() ? expires : std::max(expires, order_.back().first);
     seen_.emplace(id, Entry{kept_until, what, owner});
     order_.emplace_back(kept_until, id);
-    if (!owner.empty()) ++per_owner_[owner];
+    if (!owner.empty()) per_owner_[owner].push_back(kept_until);
     return Seen::first;
   }
   // True when `id` was not seen (and is now remembered until `expires`); false for a replay.
@@ -149,15 +153,18 @@ class ReplayCache {
     std::string what;
     std::string owner;  // "" when not counted
   };
+  // The sweep erases ids in expiry order, so an owner's oldest is the one to go.
   void release(const std::string& owner) {
     auto it = per_owner_.find(owner);
-    if (it != per_owner_.end() && --it->second == 0) per_owner_.erase(it);
+    if (it == per_owner_.end()) return;
+    it->second.pop_front();
+    if (it->second.empty()) per_owner_.erase(it);
   }
 
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> seen_;
   std::deque<std::pair<std::int64_t, std::string>> order_;  // expiry, id
-  std::unordered_map<std::string, std::size_t> per_owner_;  // owner: unexpired ids
+  std::unordered_map<std::string, std::deque<std::int64_t>> per_owner_;  // owner: their unexpired ids' expiries, oldest first
 };
 
 struct IssuerConfig {

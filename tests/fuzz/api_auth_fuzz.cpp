@@ -50,8 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
       case 1: {
-        std::string code = plugin_error_code(input);
+        PluginErrorDocument document = plugin_error_document(input);
+        const std::string& code = document.code;
         if (code.size() > 64) __builtin_trap();
+        if (document.retry_after_s < 0 || document.retry_after_s > 86400) __builtin_trap();
         for (char c : code)
           if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) __builtin_trap();
         Authenticator::principal_from_result(input, "urn:branchline:identity:fuzz");

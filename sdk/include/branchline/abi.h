@@ -249,7 +249,9 @@ typedef struct bl_host_api {
   /* Completes asynchronous call `call` exactly once. result is a UTF-8 JSON document (the
    * operation's result schema); when status != BL_OK it is NULL, or an error document
    * {"error": "<code>"} (at most 4 KiB; the code lower-case letters, digits and '_', at most 64)
-   * where the operation defines codes that say more than the status (a host that does not know
+   * where the operation defines codes that say more than the status; with BL_RESOURCE_EXHAUSTED
+   * or BL_UNAVAILABLE it may add "retry_after_s" (an integer, 1 to 86400): the soonest a retry
+   * may pass, which the host passes on (HTTP Retry-After) where it answers for the plugin (a host that does not know
    * the code, or a document it cannot read, answers as for the status alone; a larger document is
    * dropped, with a warning in the host's log, and the status kept). message is a reason for logs
    * and operators (never secrets or personal data). Both are borrowed: the host copies them.

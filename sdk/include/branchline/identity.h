@@ -43,8 +43,9 @@ typedef struct bl_identity_api {
    *         arrives as a plain bearer token.
    * errors: BL_UNAUTHENTICATED for a bad, expired or revoked token; BL_UNAVAILABLE when the
    *         provider's keys cannot be fetched; BL_RESOURCE_EXHAUSTED when the caller is over a
-   *         quota of the plugin's (e.g. a DPoP key's proofs in the replay window): the host
-   *         answers 429 with Retry-After. With BL_UNAUTHENTICATED, the error document
+   *         quota of the plugin's (e.g. identity-oidc's DPoP proofs per user in the replay
+   *         window, error document {"error": "dpop_proof_quota", "retry_after_s": n}): the host
+   *         answers 429 with Retry-After (the document's retry_after_s, else 1). With BL_UNAUTHENTICATED, the error document
    *         {"error": "invalid_dpop_proof"} says the DPoP proof, not the token, is at fault (one
    *         of RFC 9449 4.3's checks of the proof: missing, malformed, signature, htm, htu, iat,
    *         ath, jti): the client is told so (7.1) and may retry with a new proof. A proof

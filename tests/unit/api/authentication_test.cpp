@@ -192,7 +192,10 @@ TEST_F(ApiAuthentication, AUserOverTheirQuotaOfDpopProofsIs429WithRetryAfterAndO
   for (int i = 0; i < 16; ++i) ASSERT_EQ(me(token, "DPoP", {{"DPoP", client.proof("GET", url, token)}}).http_status, 200) << i;
   net::HttpResponse r = me(token, "DPoP", {{"DPoP", client.proof("GET", url, token)}});
   EXPECT_EQ(r.http_status, 429) << r.body;
-  EXPECT_EQ(header(r, "Retry-After"), "1");
+  // When the user's oldest proof leaves the window (180 s with the defaults): then one more passes.
+  int retry_after = std::stoi(header(r, "Retry-After"));
+  EXPECT_GE(retry_after, 170);
+  EXPECT_LE(retry_after, 181);
   EXPECT_EQ(header(r, "Content-Type"), "application/problem+json");
   std::vector<json::object> refused = entries("auth.token");
   ASSERT_EQ(refused.size(), 1u);
@@ -536,6 +539,16 @@ TEST(PluginErrorCode, OnlyASmallWellFormedCodeIsTaken) {
                           std::string(R"({"error":"a\"b"})"), R"({"error":")" + std::string(65, 'a') + R"("})",
                           R"({"error":"x","pad":")" + std::string(5000, 'a') + R"("})"})
     EXPECT_EQ(api::plugin_error_code(bad), "") << bad.substr(0, 60);
+}
+
+TEST(PluginErrorCode, ARetryHintIsTakenOnlyAsWholeSecondsFromOneToADay) {
+  api::PluginErrorDocument d = api::plugin_error_document(R"({"error":"dpop_proof_quota","retry_after_s":42})");
+  EXPECT_EQ(d.code, "dpop_proof_quota");
+  EXPECT_EQ(d.retry_after_s, 42);
+  EXPECT_EQ(api::plugin_error_document(R"({"retry_after_s":86400})").retry_after_s, 86400);
+  for (const char* bad : {R"({"retry_after_s":0})", R"({"retry_after_s":-5})", R"({"retry_after_s":86401})",
+                          R"({"retry_after_s":1.5})", R"({"retry_after_s":"10"})", R"({"retry_after_s":1e300})"})
+    EXPECT_EQ(api::plugin_error_document(bad).retry_after_s, 0) << bad;
 }
 
 }  // namespace

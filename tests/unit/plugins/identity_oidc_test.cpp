@@ -341,6 +341,11 @@ TEST_F(IdentityOidc, OneUserHoldsAtMostTheirQuotaOfProofIdsWhateverTheKeyAndOthe
   host::CallResult r = validate(busy_token, with(busy, busy_token));
   EXPECT_EQ(r.status, BL_RESOURCE_EXHAUSTED) << r.message;
   EXPECT_NE(r.message.find("too many DPoP proofs by one user"), std::string::npos) << r.message;
+  // Its error document says when the oldest of them leaves the window (180 s with the defaults).
+  json::object document = json::parse(r.result).as_object();
+  EXPECT_EQ(document.at("error"), "dpop_proof_quota");
+  EXPECT_GE(document.at("retry_after_s").as_int64(), 170);
+  EXPECT_LE(document.at("retry_after_s").as_int64(), 181);
   // Signing in again with a new key gets no new share; another user is not held back.
   std::string again_token = bound_to(busy_again, "advisor-1");
   EXPECT_EQ(validate(again_token, with(busy_again, again_token)).status, BL_RESOURCE_EXHAUSTED);
