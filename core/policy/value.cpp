@@ -5,7 +5,8 @@
 
 #include <boost/json.hpp>
 
-#include <set>
+#include <algorithm>
+#include <unordered_set>
 
 namespace json = boost::json;
 
@@ -145,9 +146,21 @@ const Entity* Entities::find(const EntityUid& uid) const {
 
 bool Entities::in(const EntityUid& descendant, const EntityUid& ancestor) const {
   if (descendant == ancestor) return true;
-  // Breadth-first over parents; `seen` makes a cycle in the data harmless.
+  // Depth-first over parents. Each parent entry is followed once, known by its address: nothing
+  // is copied (this runs for every scope of every rule of every decision), and a cycle in the data
+  // is harmless. Few entries (a principal, its roles): a linear search; many: a hash set.
   std::vector<const EntityUid*> frontier{&descendant};
-  std::set<EntityUid> seen{descendant};
+  std::vector<const EntityUid*> seen;
+  std::unordered_set<const EntityUid*> many;
+  auto first_visit = [&](const EntityUid* uid) {
+    if (many.empty() && seen.size() < 64) {
+      if (std::find(seen.begin(), seen.end(), uid) != seen.end()) return false;
+      seen.push_back(uid);
+      return true;
+    }
+    if (many.empty()) many.insert(seen.begin(), seen.end());
+    return many.insert(uid).second;
+  };
   while (!frontier.empty()) {
     const EntityUid* uid = frontier.back();
     frontier.pop_back();
@@ -155,7 +168,7 @@ bool Entities::in(const EntityUid& descendant, const EntityUid& ancestor) const 
     if (!entity) continue;
     for (const EntityUid& parent : entity->parents) {
       if (parent == ancestor) return true;
-      if (seen.insert(parent).second) frontier.push_back(&parent);
+      if (first_visit(&parent)) frontier.push_back(&parent);
     }
   }
   return false;
