@@ -55,6 +55,14 @@ class ApiCustomers : public ApiStack {
   }
   void serve() { start_api(std::nullopt, nullptr, plugins()); }
 
+  // A test plugin (tests/plugins) as instance `id`, in place of a reference one.
+  std::unique_ptr<host::PluginInstance> test_plugin(const std::string& file, bl_plugin_kind kind, const std::string& id) {
+    auto library = host::PluginLibrary::load(std::filesystem::path(TEST_PLUGIN_DIR) / file, kind);
+    host::InstanceConfig config;
+    config.id = id;
+    return host::PluginInstance::create(library, std::move(config), env_);
+  }
+
   std::string advisor() { return token_for("advisor-1", {"advisor"}); }
 
   net::HttpResponse post(const std::string& token, const std::string& path, const std::string& key, std::string body) {
@@ -201,10 +209,7 @@ TEST_F(ApiCustomers, AnotherRegionsCustomerIsRefusedAndAMissingOneLooksTheSameTo
 
 TEST_F(ApiCustomers, AConnectorThatAnswersMoreThanItIsAskedLeaksNothingThePolicyHides) {
   crm_->unbind();
-  auto library = host::PluginLibrary::load(std::filesystem::path(TEST_PLUGIN_DIR) / "careless-crm.so", BL_KIND_CRM);
-  host::InstanceConfig config;
-  config.id = "crm-1";
-  careless_ = host::PluginInstance::create(library, std::move(config), env_);
+  careless_ = test_plugin("careless-crm.so", BL_KIND_CRM, "crm-1");
   crm_->bind(careless_.get());
   serve();
   net::HttpResponse r = get(advisor(), "/api/v1/customers/c-1001");
@@ -301,10 +306,7 @@ TEST_F(ApiCustomers, ACallerWithoutAValidTokenIsAnswered401WhateverElseIsWrongWi
 TEST_F(ApiCustomers, AWriteTheCoreDidNotAnswerInTimeIs504AndItsRetryWithTheSameKeyAnswersTheFirstResult) {
   // A core that books at once but answers after 1.5 s, behind a port that waits 300 ms.
   core_->unbind();
-  auto library = host::PluginLibrary::load(std::filesystem::path(TEST_PLUGIN_DIR) / "slow-core.so", BL_KIND_CORE_BANKING);
-  host::InstanceConfig config;
-  config.id = "core-1";
-  slow_ = host::PluginInstance::create(library, std::move(config), env_);
+  slow_ = test_plugin("slow-core.so", BL_KIND_CORE_BANKING, "core-1");
   core_ = std::make_shared<api::PluginCoreBanking>("core-1", io_.get_executor(), std::chrono::milliseconds(300));
   core_->bind(slow_.get());
   serve();
