@@ -293,7 +293,7 @@ void Authenticator::authenticate(const HttpRequest& request, std::function<void(
                                            : "invalid_token";
           return done(refuse(401, text.empty() ? "the token was refused" : text, dpop, challenge, token));
         }
-        // Over a quota of the plugin's (a DPoP key's proofs in the replay window): the client slows down.
+        // Over a quota of the plugin's (a user's DPoP proofs in the replay window): the client slows down.
         // Retry-After: when the plugin says (its error document's retry_after_s), else 1.
         if (status == BL_RESOURCE_EXHAUSTED) {
           AuthResult r = refuse(429, text.empty() ? "too many requests for this token" : text, dpop, {}, token);
