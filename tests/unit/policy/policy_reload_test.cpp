@@ -80,6 +80,18 @@ TEST_F(PolicyReload, AFileThatDoesNotLoadIsRecordedAsAFailureAndThePolicyInForce
   EXPECT_EQ(current_->get(), before);
 }
 
+TEST_F(PolicyReload, AFileRemovedSinceTheStartIsAFailureAndThePolicyInForceStays) {
+  auto before = current_->get();
+  std::filesystem::remove(file_);
+  testing::internal::CaptureStderr();
+  EXPECT_FALSE(reload_policies(*current_, file_, recorder(true)));
+  std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find(file_.string()), std::string::npos) << log;
+  ASSERT_EQ(recorded_.size(), 1u);
+  EXPECT_EQ(recorded_[0].at("outcome"), "failure");
+  EXPECT_EQ(current_->get(), before);
+}
+
 TEST_F(PolicyReload, WithoutAFileTheBuiltInPolicyIsLoadedAgain) {
   CurrentPolicies built_in(std::make_shared<const PolicySet>(PolicySet::embedded_default()));
   auto before = built_in.get();
